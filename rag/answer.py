@@ -1,0 +1,215 @@
+"""The one public entry point: question -> retrieve -> prompt -> generate -> cite -> Answer.
+
+`Assistant.stream()` yields events in the order a chat wants them: the sources as soon as
+retrieval is done, then the model's tokens, then the verified `Answer`. `ask()` returns
+just the answer. The models load on first use and stay loaded.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rag import lang, prompts
+from rag.build import IngestReport, Progress, ingest
+from rag.cite import CitationChecker, Verified
+from rag.config import Settings
+from rag.generate import GenerationStats
+from rag.schema import Answer, Passage
+
+if TYPE_CHECKING:
+    from rag.embed import Embedder
+    from rag.generate import Generator
+    from rag.retrieve import Retriever
+    from rag.store import DocumentInfo, Store
+
+
+class QuestionError(ValueError):
+    """A question that cannot be answered as given (e.g. empty); the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Retrieval is done: these passages will be shown to the model."""
+
+    passages: tuple[Passage, ...]
+    language: str
+
+
+@dataclass(frozen=True)
+class Token:
+    """A piece of the model's raw answer, as it is written."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The verified answer."""
+
+    answer: Answer
+
+
+Event = Sources | Token | Done
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def prepare_question(question: str, limit: int) -> tuple[str, tuple[str, ...]]:
+    """Normalise a question: no control characters, collapsed spaces, at most `limit` chars.
+
+    Raises QuestionError for a question with nothing in it.
+    """
+    text = " ".join(_CONTROL.sub(" ", question or "").split())
+    if not any(ch.isalnum() for ch in text):
+        raise QuestionError(prompts.EMPTY_QUESTION)
+    if len(text) <= limit:
+        return text, ()
+    trimmed = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return trimmed, (prompts.TRIMMED_NOTICE.format(n=len(text), limit=len(trimmed)),)
+
+
+class Assistant:
+    """Answers questions about the indexed articles, with checked citations."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+    ) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._generator = generator
+        self._store: Store | None = None
+        self._retriever: Retriever | None = None
+        self._checker: CitationChecker | None = None
+
+    # ------------------------------------------------------------ parts, loaded lazily
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from rag.models import make_embedder
+
+            self._embedder = make_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        if self._generator is None:
+            from rag.models import make_generator
+
+            self._generator = make_generator(self.settings)
+        return self._generator
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from rag.models import open_store
+
+            self._store = open_store(self.settings, self.embedder)
+        return self._store
+
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            from rag.retrieve import Retriever
+
+            self._retriever = Retriever(self.store, self.embedder, self.settings)
+        return self._retriever
+
+    @property
+    def checker(self) -> CitationChecker:
+        if self._checker is None:
+            self._checker = CitationChecker(self.embedder, self.settings.support_threshold)
+        return self._checker
+
+    # ------------------------------------------------------------ the index
+
+    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
+        """Add or update the articles under `paths` (files or folders)."""
+        s = self.settings
+        return ingest(paths, self.store, self.embedder, s.chunk_size, s.chunk_overlap, progress)
+
+    def documents(self) -> dict[str, DocumentInfo]:
+        """The indexed articles by file name."""
+        return self.store.documents()
+
+    def remove(self, source: str) -> bool:
+        """Remove one article from the index; False if it was not there."""
+        return self.store.remove(source) > 0
+
+    # ------------------------------------------------------------ the query path
+
+    def ask(self, question: str) -> Answer:
+        """Answer one question (blocking)."""
+        for event in self.stream(question):
+            if isinstance(event, Done):
+                return event.answer
+        raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
+
+    def stream(self, question: str) -> Iterator[Event]:
+        """Answer one question, yielding Sources, then Tokens, then Done.
+
+        Raises QuestionError for an empty question, before any work is done.
+        """
+        s = self.settings
+        started = time.perf_counter()
+        question, notices = prepare_question(question, s.max_question_chars)
+        language = lang.detect(question)
+        passages = tuple(self.retriever.retrieve(question))
+        retrieved = time.perf_counter()
+        timings = {"retrieve_s": retrieved - started}
+        yield Sources(passages, language)
+
+        def finish(verified: Verified, raw: str, extra: tuple[str, ...] = ()) -> Done:
+            timings["total_s"] = time.perf_counter() - started
+            return Done(
+                Answer(
+                    question=question,
+                    language=language,
+                    text=verified.text,
+                    refused=verified.refused,
+                    sentences=verified.sentences,
+                    citations=verified.citations,
+                    passages=passages,
+                    timings=dict(timings),
+                    notices=notices + extra,
+                    raw_text=raw,
+                )
+            )
+
+        refusal = prompts.refusal(language)
+        if not passages:
+            yield finish(Verified(True, refusal, (), (), ()), "", (prompts.EMPTY_INDEX,))
+            return
+        if max(p.similarity for p in passages) < s.min_relevance:
+            timings["ttft_s"] = 0.0
+            yield finish(Verified(True, refusal, (), (), ()), "")
+            return
+
+        messages = prompts.build_messages(question, language, passages)
+        stats = GenerationStats()
+        pieces: list[str] = []
+        for piece in self.generator.stream(messages, s.max_answer_tokens, stats):
+            if not pieces:
+                timings["ttft_s"] = time.perf_counter() - started
+            pieces.append(piece)
+            yield Token(piece)
+        generated = time.perf_counter()
+        timings["generate_s"] = generated - retrieved
+        timings.setdefault("ttft_s", generated - started)
+        timings["prompt_tokens"] = stats.prompt_tokens
+        timings["completion_tokens"] = stats.completion_tokens
+        raw = "".join(pieces)
+        if s.verify_citations:
+            verified = self.checker.check(raw, passages, refusal)
+        else:
+            verified = CitationChecker.unchecked(raw, passages, refusal)
+        timings["check_s"] = time.perf_counter() - generated
+        yield finish(verified, raw)

@@ -1,0 +1,218 @@
+"""Check every citation against its passage; repair what is wrong; decide to refuse.
+
+The model is small and cites carelessly: it puts all citations at the end, cites a
+passage that does not hold the fact, or answers from memory. So after generation each
+answer sentence is compared with every sentence of every retrieved passage:
+
+* support(sentence, passage) = the best cosine similarity between the sentence and one
+  sentence of the passage (multilingual embeddings, so an English sentence is compared
+  with the Spanish original), set to zero when the sentence states a number the passage
+  does not contain (numbers are where small models invent most confidently);
+* a citation is kept only if its passage supports the sentence; an unsupported one is
+  moved to the passage that does support the sentence, or dropped;
+* an uncited sentence that a passage clearly supports gets that citation;
+* a citation can only ever point to a retrieved passage;
+* if the model said it could not answer, or no sentence is supported, the answer is
+  "the articles don't say" with no citations.
+
+There is no multilingual NLI model to be had here, so "support" means close in meaning
+and consistent in numbers, not entailment; the thresholds are settings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.embed import Embedder
+from rag.prompts import NOT_FOUND
+from rag.schema import Citation, Passage, Sentence
+
+_MARKER = re.compile(r"\s*(?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
+_NUMBERS_IN_MARKER = re.compile(r"\d+")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=[\"'“«(¿¡]?[A-ZÀ-ÖØ-Þ0-9])")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@dataclass(frozen=True)
+class Span:
+    """A sentence of a passage, with its offsets in the passage text."""
+
+    text: str
+    start: int
+    end: int
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Sentences of a text with their offsets (line breaks always end a sentence)."""
+    spans: list[Span] = []
+    for line in re.finditer(r"[^\n]+", text):
+        offset = line.start()
+        pieces = _SENTENCE_END.split(line.group())
+        cursor = 0
+        for piece in pieces:
+            start = line.group().find(piece, cursor)
+            cursor = start + len(piece)
+            stripped = piece.strip()
+            if stripped:
+                lead = len(piece) - len(piece.lstrip())
+                spans.append(Span(stripped, offset + start + lead, offset + start + lead + len(stripped)))
+    return spans
+
+
+def parse_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
+    """Split an answer into (sentence without markers, cited numbers) pairs.
+
+    A marker placed after the full stop ("... end. [2] Next") belongs to the sentence
+    before it.
+    """
+    pairs: list[tuple[str, list[int]]] = []
+    for span in split_sentences(text.strip()):
+        sentence = span.text
+        lead = _MARKER.match(sentence)
+        if lead and pairs:
+            pairs[-1][1].extend(int(n) for n in _NUMBERS_IN_MARKER.findall(lead.group()))
+            sentence = sentence[lead.end() :].strip()
+        numbers = [int(n) for m in _MARKER.finditer(sentence) for n in _NUMBERS_IN_MARKER.findall(m.group())]
+        clean = _MARKER.sub("", sentence).strip()
+        clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
+        if clean:
+            pairs.append((clean, numbers))
+        elif pairs:
+            pairs[-1][1].extend(numbers)
+    return [(s, tuple(dict.fromkeys(ns))) for s, ns in pairs]
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers a text states, normalised (thousands separators removed)."""
+    return {re.sub(r"[.,](?=\d{3}\b)", "", n).replace(",", ".") for n in _NUMBER.findall(text)}
+
+
+def is_not_found(text: str) -> bool:
+    """True when the model said the passages do not answer the question."""
+    return NOT_FOUND in text or NOT_FOUND.replace("_", " ") in text.upper()
+
+
+@dataclass(frozen=True)
+class Verified:
+    """The outcome of the check: the repaired answer, or a refusal."""
+
+    refused: bool
+    text: str
+    sentences: tuple[Sentence, ...]
+    citations: tuple[Citation, ...]
+    changes: tuple[str, ...]
+    """What the check changed, in words (moved, dropped or added citations)."""
+
+
+class CitationChecker:
+    """Verifies and repairs the citations of an answer against the retrieved passages."""
+
+    def __init__(self, embedder: Embedder, threshold: float, add_margin: float = 0.05) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self.add_threshold = threshold + add_margin
+        self._cache: dict[str, tuple[list[Span], np.ndarray]] = {}
+
+    def _passage_sentences(self, passage: Passage) -> tuple[list[Span], np.ndarray]:
+        cached = self._cache.get(passage.chunk_id)
+        if cached is None:
+            spans = split_sentences(passage.text) or [Span(passage.text, 0, len(passage.text))]
+            cached = (spans, self.embedder.embed_sentences([s.text for s in spans]))
+            if len(self._cache) > 2048:
+                self._cache.clear()
+            self._cache[passage.chunk_id] = cached
+        return cached
+
+    def support(self, sentences: Sequence[str], passages: Sequence[Passage]) -> tuple[np.ndarray, list[list[Span]]]:
+        """support[i, j]: how well passage j supports sentence i; and the best span of each."""
+        vectors = self.embedder.embed_sentences(list(sentences))
+        scores = np.zeros((len(sentences), len(passages)), dtype=np.float32)
+        best: list[list[Span]] = [[] for _ in sentences]
+        for j, passage in enumerate(passages):
+            spans, pvecs = self._passage_sentences(passage)
+            sims = vectors @ pvecs.T
+            passage_numbers = numbers_in(passage.text)
+            for i, sentence in enumerate(sentences):
+                k = int(np.argmax(sims[i]))
+                best[i].append(spans[k])
+                unknown_numbers = numbers_in(sentence) - passage_numbers
+                scores[i, j] = 0.0 if unknown_numbers else float(sims[i, k])
+        return scores, best
+
+    def check(self, answer: str, passages: Sequence[Passage], refusal: str) -> Verified:
+        """Verify `answer` (model output with [n] markers) against `passages` (numbered from 1)."""
+        refused = Verified(True, refusal, (), (), ())
+        if not passages or not answer.strip() or is_not_found(answer):
+            return refused
+        parsed = parse_answer(answer)
+        if not parsed:
+            return refused
+        scores, best = self.support([s for s, _ in parsed], passages)
+        sentences: list[Sentence] = []
+        citations: list[Citation] = []
+        changes: list[str] = []
+        for i, (text, cited) in enumerate(parsed):
+            valid = [n for n in cited if 1 <= n <= len(passages)]
+            if len(valid) < len(cited):
+                changes.append(f"dropped citation(s) {sorted(set(cited) - set(valid))}: no such passage")
+            kept = [n for n in valid if scores[i, n - 1] >= self.threshold]
+            top = int(np.argmax(scores[i])) + 1
+            top_score = float(scores[i, top - 1])
+            for n in set(valid) - set(kept):
+                changes.append(f"dropped [{n}] from sentence {i + 1}: passage does not support it")
+            if not kept and valid and top_score >= self.threshold:
+                kept = [top]
+                changes.append(f"moved citation of sentence {i + 1} to [{top}]")
+            elif not cited and top_score >= self.add_threshold:
+                kept = [top]
+                changes.append(f"added [{top}] to sentence {i + 1}")
+            sentences.append(Sentence(text, tuple(kept), supported=bool(kept)))
+            for n in kept:
+                p, span = passages[n - 1], best[i][n - 1]
+                citations.append(
+                    Citation(
+                        n=n,
+                        source=p.source,
+                        title=p.title,
+                        chunk_id=p.chunk_id,
+                        quote=span.text,
+                        quote_start=p.start + span.start,
+                        quote_end=p.start + span.end,
+                        support=float(scores[i, n - 1]),
+                    )
+                )
+        if not any(s.supported for s in sentences):
+            return Verified(True, refusal, (), (), tuple(changes))
+        return Verified(False, render(sentences), tuple(sentences), tuple(citations), tuple(changes))
+
+    @staticmethod
+    def unchecked(answer: str, passages: Sequence[Passage], refusal: str) -> Verified:
+        """The model's own citations, only mapped to passages (for ablations: no check)."""
+        if not passages or is_not_found(answer) or not answer.strip():
+            return Verified(True, refusal, (), (), ())
+        sentences: list[Sentence] = []
+        citations: list[Citation] = []
+        for text, cited in parse_answer(answer):
+            valid = tuple(n for n in cited if 1 <= n <= len(passages))
+            sentences.append(Sentence(text, valid, supported=bool(valid)))
+            for n in valid:
+                p = passages[n - 1]
+                citations.append(Citation(n, p.source, p.title, p.chunk_id, p.text, p.start, p.end, 0.0))
+        return Verified(False, render(sentences), tuple(sentences), tuple(citations), ())
+
+
+def render(sentences: Sequence[Sentence]) -> str:
+    """The answer text with each sentence's citations placed before its final stop."""
+    out: list[str] = []
+    for s in sentences:
+        marks = "".join(f"[{n}]" for n in s.citations)
+        text = s.text
+        if marks:
+            m = re.search(r"[.!?…]+[\"'”»)]*$", text)
+            text = f"{text[: m.start()]} {marks}{text[m.start():]}" if m else f"{text} {marks}"
+        out.append(text)
+    return " ".join(out)

@@ -1,0 +1,179 @@
+"""`rag`: the command line. Parses arguments, calls the library, prints.
+
+    rag setup [--with ROLE ...]      fetch and verify the model files
+    rag ingest [PATH ...] [--rebuild]
+    rag ask "QUESTION" [--json]
+    rag chat
+    rag eval --questions FILE.jsonl --out RESULTS.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rag.config import Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.fetch import fetch_all
+
+    roles = ["embedder", "llm", *args.with_]
+    fetch_all(list(dict.fromkeys(roles)), settings.path(settings.models_dir))
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.answer import Assistant
+
+    if args.rebuild:
+        target = settings.path(settings.index_dir) / "chroma"
+        if target.exists():
+            shutil.rmtree(target)
+            _err(f"removed {target}")
+    paths = [Path(p) for p in args.paths] or [settings.path(settings.corpus_dir)]
+    report = Assistant(settings).ingest(paths, progress=_err)
+    print(report.summary())
+    for r in report.rejected:
+        print(f"  rejected {r.path}: {r.reason}")
+    for dup, twin in report.duplicates:
+        print(f"  duplicate {dup}: same text as {twin}")
+    return 0
+
+
+def format_answer(answer: object) -> str:
+    """An answer as plain text: the answer, notices, then the numbered sources it cites."""
+    from rag.schema import Answer
+
+    assert isinstance(answer, Answer)
+    lines = [f"note: {n}" for n in answer.notices]
+    lines.append(answer.text)
+    unverified = [s.text for s in answer.sentences if not s.supported]
+    if unverified:
+        lines.append("")
+        lines.append("Not supported by the articles (shown without a citation):")
+        lines += [f"  - {t}" for t in unverified]
+    cited = sorted({c.n for c in answer.citations})
+    if cited:
+        lines.append("")
+        lines.append("Sources:")
+        for n in cited:
+            p = answer.passages[n - 1]
+            quotes = dict.fromkeys(c.quote for c in answer.citations if c.n == n)
+            lines.append(f"  [{n}] {p.title} ({p.source}, {p.language}, chars {p.start}-{p.end})")
+            lines += [f"      “{q}”" for q in quotes]
+    return "\n".join(lines)
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.answer import Assistant, QuestionError
+
+    try:
+        answer = Assistant(settings).ask(args.question)
+    except QuestionError as e:
+        _err(str(e))
+        return 2
+    if args.json:
+        from rag.evaluate import result_row
+
+        print(json.dumps(result_row("", answer), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.answer import Assistant
+
+    assistant = Assistant(settings)
+    if not assistant.documents():
+        _err("the index is empty: indexing the bundled corpus first")
+        report = assistant.ingest([settings.path(settings.corpus_dir)], progress=_err)
+        _err(report.summary())
+    from ui.app import launch
+
+    launch(assistant, host=settings.host, port=args.port or settings.port)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.answer import Assistant
+    from rag.evaluate import read_questions, run
+
+    questions = read_questions(Path(args.questions))
+    out = Path(args.out)
+    n = run(Assistant(settings), questions, out, progress=_err)
+    print(f"wrote {n} results to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Cited answers from news articles.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("setup", help="fetch and verify the model files")
+    p.add_argument(
+        "--with", dest="with_", action="append", default=[], metavar="ROLE",
+        help="also fetch llm-small or llm-tiny",
+    )
+    p.set_defaults(func=cmd_setup)
+
+    p = sub.add_parser("ingest", help="index articles (default: the bundled corpus)")
+    p.add_argument("paths", nargs="*", help="files or folders of .txt/.md/.html articles")
+    p.add_argument("--rebuild", action="store_true", help="delete the index and build it anew")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question")
+    p.add_argument("--json", action="store_true", help="print the eval contract row as JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", help="start the browser chat")
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("eval", help="answer every question of a JSONL file")
+    p.add_argument("--questions", required=True, help="JSONL with at least `id` and `question`")
+    p.add_argument("--out", required=True, help="where to write one JSON result per line")
+    p.set_defaults(func=cmd_eval)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValueError as e:
+        _err(f"invalid settings: {e}")
+        return 2
+    try:
+        result: int = args.func(args, settings)
+    except FileNotFoundError as e:
+        _err(str(e))
+        return 1
+    except Exception as e:
+        from rag.store import StoreMismatch
+
+        if isinstance(e, StoreMismatch):
+            _err(str(e))
+            return 1
+        raise
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The result types at the library's boundary.
+
+Everything the UI, the CLI and the eval see is one of these frozen dataclasses; llama-index
+and Chroma types stay inside `rag/`. The evidence travels with the answer: an `Answer`
+holds the passages it was written from and, for every citation, the sentence quoted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """One cleaned article, ready to be chunked."""
+
+    source: str
+    """File name of the article (the id users see)."""
+    path: str
+    """Where it was read from."""
+    title: str
+    language: str
+    """ISO 639-1 code detected from the cleaned text."""
+    text: str
+    """The cleaned text; chunk offsets point into it."""
+    content_hash: str
+    """SHA-256 of the cleaned text: unchanged files are not ingested twice."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice of an article with a stable id."""
+
+    id: str
+    source: str
+    text: str
+    start: int
+    """Character offset of the chunk in the cleaned article text."""
+    end: int
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk, as shown to the model and to the user."""
+
+    chunk_id: str
+    source: str
+    title: str
+    language: str
+    text: str
+    start: int
+    end: int
+    score: float
+    """Fused retrieval score (reciprocal rank fusion); higher is better."""
+    similarity: float
+    """Cosine similarity between the question and the passage embeddings."""
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One `[n]` of an answer, resolved to the exact sentence of the passage it points to."""
+
+    n: int
+    """The number shown in the answer: the passage's position in `Answer.passages`, from 1."""
+    source: str
+    title: str
+    chunk_id: str
+    quote: str
+    """The passage sentence that supports the cited answer sentence (original language)."""
+    quote_start: int
+    """Character offsets of the quote in the cleaned article text."""
+    quote_end: int
+    support: float
+    """How strongly the quote supports the sentence (cosine similarity)."""
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """One sentence of the answer, with the citations it carries after verification."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    """False when no retrieved passage could be shown to support the sentence."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the pipeline returns for one question."""
+
+    question: str
+    language: str
+    """Language of the question, which is also the language of the answer."""
+    text: str
+    """The answer as shown, with `[n]` markers."""
+    refused: bool
+    """True when the answer is 'the articles don't say' (no citations then)."""
+    sentences: tuple[Sentence, ...]
+    citations: tuple[Citation, ...]
+    passages: tuple[Passage, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+    notices: tuple[str, ...] = ()
+    """Things the user should know: a trimmed question, dropped citations."""
+    raw_text: str = ""
+    """What the model wrote, before the citation check."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

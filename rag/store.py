@@ -1,0 +1,201 @@
+"""The persistent store: a Chroma collection written through llama-index's Chroma store.
+
+The collection records which embedding model (and dimension) built it; opening it with
+another model is refused, because its vectors would be meaningless to the new model.
+An article is replaced as a whole: its old chunks are deleted and all its new chunks are
+added in one call, so a search never sees half of an article's chunks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from rag.schema import Article, Chunk
+
+if TYPE_CHECKING:
+    from chromadb.api.models.Collection import Collection
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+log = logging.getLogger(__name__)
+
+
+class StoreMismatch(Exception):
+    """The index was built with another embedding model than the one configured."""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from the store, with its vector."""
+
+    id: str
+    source: str
+    title: str
+    language: str
+    text: str
+    start: int
+    end: int
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed article, as listed to the user."""
+
+    source: str
+    title: str
+    language: str
+    content_hash: str
+    chunks: int
+
+
+class Store:
+    """A Chroma collection of article chunks, embedded by one model."""
+
+    def __init__(self, path: Path, collection: str, model_id: str, dimension: int) -> None:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        path.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._client = chromadb.PersistentClient(
+            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        wanted = {"embed_model": model_id, "embed_dim": dimension, "hnsw:space": "cosine"}
+        self._collection: Collection = self._client.get_or_create_collection(
+            collection, metadata=wanted
+        )
+        have = self._collection.metadata or {}
+        if (have.get("embed_model"), have.get("embed_dim")) != (model_id, dimension):
+            raise StoreMismatch(
+                f"the index at {path} (collection {collection!r}) was built with embedding "
+                f"model {have.get('embed_model')!r} ({have.get('embed_dim')} dimensions), not "
+                f"{model_id!r} ({dimension}). Rebuild it with `rag ingest --rebuild`, or "
+                "configure the model it was built with."
+            )
+        self._vector_store: ChromaVectorStore = ChromaVectorStore(
+            chroma_collection=self._collection
+        )
+        self.max_batch = int(self._client.get_max_batch_size())
+
+    # ------------------------------------------------------------ writing
+
+    def replace_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Put an article's chunks in place of whatever was stored under its source."""
+        from llama_index.core.schema import TextNode
+
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        nodes = [
+            TextNode(
+                id_=c.id,
+                text=c.text,
+                embedding=[float(x) for x in v],
+                metadata={
+                    "source": article.source,
+                    "path": article.path,
+                    "title": article.title,
+                    "language": article.language,
+                    "content_hash": article.content_hash,
+                    "start": c.start,
+                    "end": c.end,
+                },
+                excluded_embed_metadata_keys=["path", "content_hash", "start", "end"],
+                excluded_llm_metadata_keys=["path", "content_hash", "start", "end"],
+            )
+            for c, v in zip(chunks, vectors, strict=True)
+        ]
+        self.remove(article.source)
+        for i in range(0, len(nodes), self.max_batch):
+            self._vector_store.add(nodes[i : i + self.max_batch])
+
+    def remove(self, source: str) -> int:
+        """Delete every chunk of one article; returns how many there were."""
+        ids = self._collection.get(where={"source": source}, include=[])["ids"]
+        if ids:
+            self._collection.delete(ids=ids)
+        return len(ids)
+
+    # ------------------------------------------------------------ reading
+
+    def version(self) -> object:
+        """Changes whenever chunks are added or removed (cheap)."""
+        return self._collection.count()
+
+    def documents(self) -> dict[str, DocumentInfo]:
+        """The indexed articles by source file name."""
+        got = self._collection.get(include=["metadatas"])
+        docs: dict[str, DocumentInfo] = {}
+        for meta in got["metadatas"] or []:
+            src = str(meta["source"])
+            prev = docs.get(src)
+            docs[src] = DocumentInfo(
+                source=src,
+                title=str(meta.get("title", "")),
+                language=str(meta.get("language", "")),
+                content_hash=str(meta.get("content_hash", "")),
+                chunks=(prev.chunks if prev else 0) + 1,
+            )
+        return docs
+
+    def all_texts(self) -> tuple[list[str], list[str]]:
+        """Ids and texts of every chunk (to build the keyword index)."""
+        got = self._collection.get(include=["documents"])
+        return list(got["ids"]), [d or "" for d in got["documents"] or []]
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
+        """The `k` nearest chunks to a unit vector: (id, cosine similarity), best first."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        if self._collection.count() == 0:
+            return []
+        result = self._vector_store.query(
+            VectorStoreQuery(query_embedding=[float(x) for x in vector], similarity_top_k=k)
+        )
+        ids = result.ids or []
+        sims = result.similarities or [0.0] * len(ids)
+        return list(zip(ids, (float(s) for s in sims), strict=True))
+
+    def get(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
+        """Chunks by id, with their vectors; unknown ids are left out."""
+        if not ids:
+            return {}
+        unique = list(dict.fromkeys(ids))
+        got = self._collection.get(ids=unique, include=["documents", "metadatas", "embeddings"])
+        out: dict[str, StoredChunk] = {}
+        embeddings: Any = got["embeddings"]
+        for cid, text, meta, vec in zip(
+            got["ids"], got["documents"] or [], got["metadatas"] or [], embeddings, strict=True
+        ):
+            out[cid] = StoredChunk(
+                id=cid,
+                source=str(meta["source"]),
+                title=str(meta.get("title", "")),
+                language=str(meta.get("language", "")),
+                text=text or "",
+                start=int(meta.get("start", 0)),  # type: ignore[arg-type]
+                end=int(meta.get("end", 0)),  # type: ignore[arg-type]
+                vector=np.asarray(vec, dtype=np.float32),
+            )
+        return out
+
+    def article_text(self, source: str) -> str:
+        """The cleaned text of an article, put back together from its chunks' offsets."""
+        got = self._collection.get(where={"source": source}, include=["documents", "metadatas"])
+        pieces = sorted(
+            (int(m["start"]), int(m["end"]), d or "")  # type: ignore[arg-type]
+            for d, m in zip(got["documents"] or [], got["metadatas"] or [], strict=True)
+        )
+        text = ""
+        for start, _end, piece in pieces:
+            if start >= len(text):
+                text += " " * (start - len(text)) + piece
+            else:
+                text = text[:start] + piece
+        return text

@@ -33,7 +33,10 @@ from rag.schema import Citation, Passage, Sentence
 
 _MARKER = re.compile(r"\s*(?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
 _NUMBERS_IN_MARKER = re.compile(r"\d+")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”»)]*\s+(?=[\"'“«(¿¡]?[A-ZÀ-ÖØ-Þ0-9])")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”»)]*(\s+)(?=[\"'“«(¿¡]?[A-ZÀ-ÖØ-Þ0-9])")
+_TRAILING_MARKER = re.compile(
+    r"([.!?…]+)([\"'”»)]*)\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)"
+)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -50,16 +53,16 @@ def split_sentences(text: str) -> list[Span]:
     """Sentences of a text with their offsets (line breaks always end a sentence)."""
     spans: list[Span] = []
     for line in re.finditer(r"[^\n]+", text):
-        offset = line.start()
-        pieces = _SENTENCE_END.split(line.group())
-        cursor = 0
-        for piece in pieces:
-            start = line.group().find(piece, cursor)
-            cursor = start + len(piece)
+        cuts = [m.span(1) for m in _SENTENCE_END.finditer(line.group())]
+        starts = [0] + [end for _, end in cuts]
+        ends = [start for start, _ in cuts] + [len(line.group())]
+        for a, b in zip(starts, ends, strict=True):
+            piece = line.group()[a:b]
             stripped = piece.strip()
             if stripped:
                 lead = len(piece) - len(piece.lstrip())
-                spans.append(Span(stripped, offset + start + lead, offset + start + lead + len(stripped)))
+                start = line.start() + a + lead
+                spans.append(Span(stripped, start, start + len(stripped)))
     return spans
 
 
@@ -69,6 +72,8 @@ def parse_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
     A marker placed after the full stop ("... end. [2] Next") belongs to the sentence
     before it.
     """
+    # "fact. [2] Next" and "fact.[2] Next" -> "fact [2]. Next", so sentences split cleanly.
+    text = _TRAILING_MARKER.sub(lambda m: f" {m.group(3).strip()}{m.group(1)}{m.group(2)} ", text)
     pairs: list[tuple[str, list[int]]] = []
     for span in split_sentences(text.strip()):
         sentence = span.text

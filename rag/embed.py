@@ -62,7 +62,7 @@ class SentenceTransformerEmbedder:
             model_kwargs={"torch_dtype": getattr(torch, dtype)},
         )
         self.model_id = path.name
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
         self.batch_size = batch_size
 
     def _encode(self, texts: Sequence[str], prompt: str) -> Vectors:

@@ -127,7 +127,9 @@ def _download(requirements: list[str], dest: Path, log: Log) -> None:
     for i, req in enumerate(requirements, 1):
         log(f"  [{i}/{len(requirements)}] pip download {req}")
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), req]
-        subprocess.run(cmd, check=True)
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"pip download {req} failed:\n{done.stdout}{done.stderr}")
 
 
 def _wheel_for(req: str, folder: Path) -> Path:

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Install everything into .venv/, fetch and verify the models, then
+#   ./run.sh chat   index the bundled articles and start the chat on http://127.0.0.1:7860
+#   ./run.sh test   run the linters, the type checker and the test suite
+# Safe to run again: each step reuses what is already there.
+set -euo pipefail
+cd "$(dirname "$0")"
+mode=${1:-chat}
+case $mode in chat | test) ;; *) echo "usage: $0 chat|test" >&2; exit 2 ;; esac
+
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+step() { printf '\n==> %s\n' "$*" >&2; }
+python=${PYTHON:-$(command -v python3.11 || command -v python3)}
+
+if [ ! -x .venv/bin/python ]; then
+    step "creating .venv with $python"
+    "$python" -m venv .venv
+fi
+pip=(.venv/bin/python -m pip)
+stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+    step "installing torch 2.13.0 (CPU wheel) before anything that depends on it"
+    "${pip[@]}" install --progress-bar on torch==2.13.0
+    step "installing llama-cpp-python (compiles llama.cpp the first time: 5-10 min on 2 cores; pip caches the wheel)"
+    log=.venv/llama-cpp-build.log
+    if ! "${pip[@]}" install -v "$(grep -i '^llama_cpp_python==' requirements.lock)" 2>&1 | tee "$log" |
+        sed -un 's/^ *\[\([0-9]*\)\/\([0-9]*\)\].*/  compiling llama.cpp: \1 of \2/p'; then
+        tail -n 40 "$log" >&2
+        exit 1
+    fi
+    step "installing the pinned dependencies (requirements.lock)"
+    "${pip[@]}" install --progress-bar on -r requirements.lock
+    "${pip[@]}" install --no-deps -e . >/dev/null
+    rm -f .venv/.installed-*
+    touch "$stamp"
+else
+    step "dependencies already installed"
+fi
+
+step "fetching and verifying the models"
+if [ "$mode" = test ]; then .venv/bin/rag setup --with llm-tiny; else .venv/bin/rag setup; fi
+
+if [ "$mode" = chat ]; then
+    step "indexing the bundled articles (corpus/)"
+    .venv/bin/rag ingest
+    step "starting the chat on http://127.0.0.1:7860 (Ctrl-C stops it)"
+    exec .venv/bin/rag chat
+fi
+step "ruff"
+.venv/bin/ruff check .
+step "mypy"
+.venv/bin/mypy
+step "pytest"
+exec .venv/bin/pytest "${@:2}"

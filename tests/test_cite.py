@@ -1,0 +1,161 @@
+"""Citation parsing, support checks, repair and refusal (with the real embedder)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.cite import CitationChecker, numbers_in, parse_answer, render, split_sentences
+from rag.prompts import NOT_FOUND
+from rag.schema import Passage, Sentence
+
+REFUSAL = "The articles don't say."
+
+LLAMA_ES = (
+    "Al compartir libremente el código que impulsó su tecnología AI, llamado Llama, Meta "
+    "esperaba acelerar el desarrollo de su tecnología y atraer a otros a construir encima. "
+    "Meta podía permitirse el lujo de hacer esto. Ganó dinero vendiendo anuncios en línea, "
+    "no software de IA."
+)
+HIRES_FR = (
+    "Plus tôt cette année, Meta a promis des milliards de dollars pour développer Meta "
+    "Superintelligence Labs. Mark Zuckerberg a recruté Alexandr Wang, ancien directeur "
+    "général de Scale AI, et Nat Friedman, ancien directeur général de GitHub, pour codiriger "
+    "le projet."
+)
+LLAMA3_ES = (
+    "Recientemente, Meta anunció la apertura de su último modelo de lenguaje grande, Llama 3. "
+    "La versión más grande promete competir con GPT-4 y Claude 3."
+)
+
+
+def passage(text: str, source: str, start: int = 100) -> Passage:
+    return Passage(
+        chunk_id=source + str(start),
+        source=source,
+        title=source,
+        language="es",
+        text=text,
+        start=start,
+        end=start + len(text),
+        score=0.0,
+        similarity=0.6,
+    )
+
+
+PASSAGES = [passage(LLAMA_ES, "004.txt"), passage(HIRES_FR, "001.txt"), passage(LLAMA3_ES, "003.txt")]
+
+
+@pytest.fixture(scope="module")
+def checker(embedder) -> CitationChecker:  # type: ignore[no-untyped-def]
+    return CitationChecker(embedder, threshold=0.55)
+
+
+# ------------------------------------------------------------ parsing
+
+
+def test_parse_markers_inside_and_after_the_stop() -> None:
+    text = "Meta shared Llama [1]. It hired Wang.[2] Ads pay for it. [1][3] Done [1, 2]."
+    assert parse_answer(text) == [
+        ("Meta shared Llama.", (1,)),
+        ("It hired Wang.", (2,)),
+        ("Ads pay for it.", (1, 3)),
+        ("Done.", (1, 2)),
+    ]
+
+
+def test_parse_answer_without_citations_and_with_lists() -> None:
+    assert parse_answer("One fact. Another fact!") == [("One fact.", ()), ("Another fact!", ())]
+    assert parse_answer("First line [2]\nSecond line") == [("First line", (2,)), ("Second line", ())]
+
+
+def test_split_sentences_offsets_point_into_text() -> None:
+    text = "«Primera frase.» Segunda frase con $10 mil millones. ¿Tercera?\nCuarta"
+    spans = split_sentences(text)
+    assert [s.text for s in spans] == [
+        "«Primera frase.»",
+        "Segunda frase con $10 mil millones.",
+        "¿Tercera?",
+        "Cuarta",
+    ]
+    assert all(text[s.start : s.end] == s.text for s in spans)
+
+
+def test_numbers_are_normalised() -> None:
+    assert numbers_in("$10 billion in 2023, 1,000 or 1.000 users, 3.5%") == {"10", "2023", "1000", "3.5"}
+
+
+def test_render_puts_markers_before_the_stop() -> None:
+    sentences = [Sentence("It is open.", (1, 2), True), Sentence("No mark", (), False)]
+    assert render(sentences) == "It is open [1][2]. No mark"
+
+
+# ------------------------------------------------------------ verification
+
+
+def test_supported_citation_is_kept_with_the_quoted_sentence(checker: CitationChecker) -> None:
+    answer = "Meta open-sourced Llama to speed up the development of its technology [1]."
+    v = checker.check(answer, PASSAGES, REFUSAL)
+    assert not v.refused
+    assert [c.n for c in v.citations] == [1]
+    c = v.citations[0]
+    assert c.source == "004.txt"
+    assert c.quote.startswith("Al compartir libremente")
+    p = PASSAGES[0]
+    assert LLAMA_ES[c.quote_start - p.start : c.quote_end - p.start] == c.quote
+
+
+def test_wrong_citation_is_moved_to_the_supporting_passage(checker: CitationChecker) -> None:
+    answer = "Zuckerberg hired Alexandr Wang and Nat Friedman to co-lead the lab [1]."
+    v = checker.check(answer, PASSAGES, REFUSAL)
+    assert [c.n for c in v.citations] == [2]
+    assert any("moved" in change for change in v.changes)
+
+
+def test_uncited_supported_sentence_gets_a_citation(checker: CitationChecker) -> None:
+    answer = "Meta announced the opening of its latest large language model, Llama 3."
+    v = checker.check(answer, PASSAGES, REFUSAL)
+    assert v.sentences[0].citations == (3,)
+
+
+def test_citation_outside_the_retrieved_set_is_dropped(checker: CitationChecker) -> None:
+    answer = "Zuckerberg hired Alexandr Wang to co-lead the lab [7]."
+    v = checker.check(answer, PASSAGES, REFUSAL)
+    assert all(1 <= c.n <= len(PASSAGES) for c in v.citations)
+    assert any("no such passage" in change for change in v.changes)
+
+
+def test_invented_number_is_not_supported_and_answer_is_refused(checker: CitationChecker) -> None:
+    v = checker.check("Meta paid $100 million to Scale AI [2].", PASSAGES, REFUSAL)
+    assert v.refused
+    assert v.text == REFUSAL
+    assert v.citations == ()
+
+
+def test_answer_from_memory_is_refused(checker: CitationChecker) -> None:
+    v = checker.check("The 2022 World Cup was won by Argentina [1].", PASSAGES, REFUSAL)
+    assert v.refused
+    assert v.citations == ()
+
+
+def test_model_saying_not_found_is_a_refusal(checker: CitationChecker) -> None:
+    v = checker.check(NOT_FOUND, PASSAGES, "Los artículos no lo dicen.")
+    assert v.refused
+    assert v.text == "Los artículos no lo dicen."
+
+
+def test_unsupported_sentence_is_kept_but_marked(checker: CitationChecker) -> None:
+    answer = (
+        "Meta open-sourced Llama to speed up the development of its technology [1]. "
+        "The 2022 World Cup was won by Argentina [1]."
+    )
+    v = checker.check(answer, PASSAGES, REFUSAL)
+    assert not v.refused
+    assert [s.supported for s in v.sentences] == [True, False]
+    assert v.sentences[1].citations == ()
+    assert "[1]" not in v.text.split(".")[1]
+
+
+def test_unchecked_mode_maps_citations_without_judging(checker: CitationChecker) -> None:
+    v = CitationChecker.unchecked("The World Cup was won by Argentina [1].", PASSAGES, REFUSAL)
+    assert not v.refused
+    assert [c.n for c in v.citations] == [1]

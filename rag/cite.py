@@ -169,7 +169,7 @@ class CitationChecker:
             top_score = float(scores[i, top - 1])
             for n in set(valid) - set(kept):
                 changes.append(f"dropped [{n}] from sentence {i + 1}: passage does not support it")
-            if not kept and valid and top_score >= self.threshold:
+            if not kept and cited and top_score >= self.threshold:
                 kept = [top]
                 changes.append(f"moved citation of sentence {i + 1} to [{top}]")
             elif not cited and top_score >= self.add_threshold:

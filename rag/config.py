@@ -146,4 +146,4 @@ class Settings(BaseSettings):
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed (settings are frozen)."""
-        return self.model_copy(update=changes)
+        return type(self).model_validate({**self.model_dump(), **changes})

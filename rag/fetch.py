@@ -178,7 +178,7 @@ def fetch(spec: ModelSpec, models_dir: Path, log: Log = _log) -> Path:
         joined = tmp / "joined.bin"
         digest = _join(spec, tmp, joined, log)
         if spec.unzip_folder is None:
-            if digest != spec.sha256:
+            if digest != spec.sha256 or joined.stat().st_size != spec.size:
                 raise RuntimeError(f"{spec.name}: checksum mismatch ({digest} != {spec.sha256})")
             os.replace(joined, target)
         else:

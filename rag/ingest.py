@@ -50,15 +50,17 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Rejected]]:
     rejected: list[Rejected] = []
     for p in paths:
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and f.suffix.lower() in SUFFIXES and not f.name.startswith("."):
-                    found.append(f)
+            files = [f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")]
         elif p.is_file():
-            if p.suffix.lower() in SUFFIXES:
-                found.append(p)
-            else:
-                rejected.append(Rejected(str(p), f"unsupported file type {p.suffix or '(none)'}"))
+            files = [p]
         else:
+            files = []
+        for f in files:
+            if f.suffix.lower() in SUFFIXES:
+                found.append(f)
+            else:
+                rejected.append(Rejected(str(f), f"unsupported file type {f.suffix or '(none)'}"))
+        if not p.exists():
             rejected.append(Rejected(str(p), "no such file or folder"))
     return found, rejected
 
@@ -72,7 +74,10 @@ def decode(data: bytes) -> str:
     Raises IngestError for binary data.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as e:
+            raise IngestError(f"broken UTF-16 text: {e.reason}") from e
     if b"\x00" in data[:4096]:
         raise IngestError("binary file (contains NUL bytes)")
     try:
@@ -84,7 +89,7 @@ def decode(data: bytes) -> str:
 class _HTMLText(HTMLParser):
     """Collects the visible text of an HTML page, one block element per line."""
 
-    SKIP = frozenset({"script", "style", "noscript", "nav", "header", "footer", "aside", "form"})
+    SKIP = frozenset({"script", "style", "noscript", "nav", "header", "footer", "aside"})
     BLOCK = frozenset(
         {"p", "div", "br", "h1", "h2", "h3", "h4", "h5", "h6", "li", "tr", "section", "article"}
     )
@@ -211,7 +216,7 @@ def load_article(path: Path) -> Article:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise IngestError(f"file too large ({size / 1e6:.0f} MB > {MAX_FILE_BYTES / 1e6:.0f} MB)")
+            raise IngestError(f"file too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
         data = path.read_bytes()
     except OSError as e:
         raise IngestError(f"cannot read file: {e.strerror or e}") from e

@@ -105,9 +105,11 @@ class Store:
                     "content_hash": article.content_hash,
                     "start": c.start,
                     "end": c.end,
+                    # the whitespace before the chunk, to put the article back together
+                    "lead": _whitespace_before(article.text, c.start),
                 },
-                excluded_embed_metadata_keys=["path", "content_hash", "start", "end"],
-                excluded_llm_metadata_keys=["path", "content_hash", "start", "end"],
+                excluded_embed_metadata_keys=["path", "content_hash", "start", "end", "lead"],
+                excluded_llm_metadata_keys=["path", "content_hash", "start", "end", "lead"],
             )
             for c, v in zip(chunks, vectors, strict=True)
         ]
@@ -189,13 +191,22 @@ class Store:
         """The cleaned text of an article, put back together from its chunks' offsets."""
         got = self._collection.get(where={"source": source}, include=["documents", "metadatas"])
         pieces = sorted(
-            (int(m["start"]), int(m["end"]), d or "")  # type: ignore[arg-type]
+            (int(m["start"]), str(m.get("lead", "")), d or "")  # type: ignore[arg-type]
             for d, m in zip(got["documents"] or [], got["metadatas"] or [], strict=True)
         )
         text = ""
-        for start, _end, piece in pieces:
-            if start >= len(text):
-                text += " " * (start - len(text)) + piece
+        for start, lead, piece in pieces:
+            gap = start - len(text)
+            if gap >= 0:
+                text += lead[-gap:].rjust(gap) if gap else ""
+                text += piece
             else:
                 text = text[:start] + piece
         return text
+
+
+def _whitespace_before(text: str, index: int) -> str:
+    start = index
+    while start > 0 and text[start - 1].isspace():
+        start -= 1
+    return text[start:index]

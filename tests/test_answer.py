@@ -1,0 +1,118 @@
+"""The query path: bad questions, refusals, event order (fake generator, real retrieval)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer import Assistant, Done, QuestionError, Sources, Token, prepare_question
+from rag.prompts import REFUSALS, SYSTEM_PROMPT
+
+from .conftest import FakeGenerator
+
+
+@pytest.fixture
+def assistant(corpus_assistant: Assistant) -> Assistant:
+    """The corpus assistant with a fresh fake generator for each test."""
+    corpus_assistant._generator = FakeGenerator()
+    return corpus_assistant
+
+
+def fake(assistant: Assistant) -> FakeGenerator:
+    generator = assistant.generator
+    assert isinstance(generator, FakeGenerator)
+    return generator
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x07\n", "?!"])
+def test_empty_question_is_a_clear_error(question: str) -> None:
+    with pytest.raises(QuestionError, match="type a question"):
+        prepare_question(question, 1000)
+
+
+def test_long_question_is_trimmed_with_a_notice() -> None:
+    text, notices = prepare_question("word " * 50_000, 1000)
+    assert len(text) <= 1000
+    assert notices and "only the first" in notices[0]
+
+
+def test_control_characters_are_removed() -> None:
+    assert prepare_question("Why\x00 did\x1b Meta\topen Llama?", 100)[0] == "Why did Meta open Llama?"
+
+
+def test_events_come_in_order_sources_tokens_done(assistant: Assistant) -> None:
+    fake(assistant).reply = "Meta shared Llama to speed up the development of its technology [1]."
+    events = list(assistant.stream("Why did Meta open-source Llama?"))
+    assert isinstance(events[0], Sources) and events[0].passages
+    assert all(isinstance(e, Token) for e in events[1:-1])
+    assert isinstance(events[-1], Done)
+    answer = events[-1].answer
+    assert answer.raw_text == fake(assistant).reply
+    assert {"retrieve_s", "ttft_s", "total_s"} <= set(answer.timings)
+
+
+def test_prompt_holds_only_the_retrieved_passages_and_the_language(assistant: Assistant) -> None:
+    fake(assistant).reply = "NOT_FOUND"
+    answer = assistant.ask("¿Qué dijo Yann LeCun sobre el código abierto?")
+    system, user = fake(assistant).calls[-1]
+    assert system["content"] == SYSTEM_PROMPT
+    assert user["content"].count("<passage ") == len(answer.passages)
+    assert "Answer in Spanish." in user["content"]
+
+
+def test_off_topic_question_is_refused_without_calling_the_model(assistant: Assistant) -> None:
+    answer = assistant.ask("Who won the 2022 football World Cup?")
+    assert answer.refused
+    assert answer.text == REFUSALS["en"]
+    assert answer.citations == ()
+    assert fake(assistant).calls == []
+
+
+@pytest.mark.parametrize(
+    ("question", "language"),
+    [
+        ("¿Quién ganó el Mundial de fútbol de 2022?", "es"),
+        ("Qui a gagné la Coupe du monde de football 2022 ?", "fr"),
+        ("Quem ganhou a Copa do Mundo de futebol de 2022?", "pt"),
+    ],
+)
+def test_refusal_is_in_the_askers_language(assistant: Assistant, question: str, language: str) -> None:
+    answer = assistant.ask(question)
+    assert answer.refused
+    assert answer.language == language
+    assert answer.text == REFUSALS[language]
+
+
+def test_model_answer_from_memory_becomes_a_refusal(assistant: Assistant) -> None:
+    fake(assistant).reply = "Meta paid $100 million to buy Scale AI in 2019 [1]."
+    answer = assistant.ask("How much did Meta pay for Scale AI?")
+    assert answer.refused
+    assert answer.citations == ()
+    assert answer.raw_text.startswith("Meta paid")
+
+
+def test_citations_point_into_retrieved_passages(assistant: Assistant) -> None:
+    fake(assistant).reply = (
+        "Mark Zuckerberg hired Alexandr Wang, former CEO of Scale AI, and Nat Friedman, "
+        "former CEO of GitHub, to co-lead the project [9]."
+    )
+    answer = assistant.ask("Who was hired to co-lead Meta Superintelligence Labs?")
+    assert not answer.refused
+    assert answer.citations
+    for c in answer.citations:
+        passage = answer.passages[c.n - 1]
+        assert c.source == passage.source
+        assert passage.start <= c.quote_start < c.quote_end <= passage.end
+        assert c.quote in passage.text
+    assert {c.source for c in answer.citations} <= {"000_58cfdf2857a910d3.txt", "001_fb4bc891a711a523.txt"}
+
+
+def test_without_verification_the_models_citations_are_kept(assistant: Assistant) -> None:
+    unchecked = Assistant(
+        assistant.settings.with_(verify_citations=False),
+        embedder=assistant.embedder,
+        generator=FakeGenerator("The World Cup was won by Argentina [1]."),
+    )
+    unchecked._store = assistant.store
+    answer = unchecked.ask("Why did Meta open-source Llama?")
+    assert not answer.refused
+    assert [c.n for c in answer.citations] == [1]

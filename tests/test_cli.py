@@ -1,0 +1,90 @@
+"""The `rag` console script, run as a user runs it (real models: embedder + tiny LLM)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import CORPUS, TINY_MODEL
+
+RAG = str(Path(sys.executable).parent / "rag")
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([RAG, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment of a user whose index lives in a temporary folder, with the tiny model."""
+    index = tmp_path_factory.mktemp("cli-index")
+    return {**os.environ, "RAG_INDEX_DIR": str(index), "RAG_LLM_MODEL": str(TINY_MODEL)}
+
+
+@pytest.fixture(scope="module")
+def indexed(env: dict[str, str]) -> dict[str, str]:
+    done = run(["ingest", str(CORPUS)], env)
+    assert done.returncode == 0, done.stderr
+    assert "5 added" in done.stdout
+    again = run(["ingest", str(CORPUS)], env)
+    assert "0 added, 0 updated, 5 unchanged" in again.stdout
+    return env
+
+
+def test_eval_writes_the_contract(indexed: dict[str, str], tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "q1", "question": "Why did Meta open-source Llama?", "lang": "en", "gold": ["x"]},
+        {"id": 2, "question": "Who won the 2022 football World Cup?"},
+        {"id": "q3", "question": "   "},
+    ]
+    questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out" / "results.jsonl"
+    done = run(["eval", "--questions", str(questions), "--out", str(out)], indexed)
+    assert done.returncode == 0, done.stderr
+    results = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in results] == ["q1", 2, "q3"]
+    for r in results:
+        assert set(r) == {"id", "question", "answer", "refused", "citations", "retrieved", "timings"}
+        assert isinstance(r["refused"], bool)
+        assert set(r["timings"]) == {"retrieve_s", "ttft_s", "total_s"}
+        for c in r["citations"]:
+            assert set(c) == {"n", "source", "quote"}
+            assert c["source"] in {p["source"] for p in r["retrieved"]}
+        for p in r["retrieved"]:
+            assert set(p) == {"source", "score"}
+            assert (CORPUS / p["source"]).exists()
+    assert results[0]["retrieved"]
+    assert results[1]["refused"] and results[1]["citations"] == []
+    assert results[2]["refused"]
+
+
+def test_ask_json(indexed: dict[str, str]) -> None:
+    done = run(["ask", "Who won the 2022 football World Cup?", "--json"], indexed)
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)
+    assert row["refused"] is True
+    assert row["answer"] == "The articles don't say."
+
+
+def test_ask_text_and_empty_question(indexed: dict[str, str]) -> None:
+    done = run(["ask", "¿Quién ganó el Mundial de fútbol de 2022?"], indexed)
+    assert done.returncode == 0, done.stderr
+    assert "Los artículos no lo dicen." in done.stdout
+    empty = run(["ask", "  "], indexed)
+    assert empty.returncode == 2
+    assert "type a question" in empty.stderr
+    assert "Traceback" not in empty.stderr
+
+
+def test_index_built_with_another_model_is_refused_clearly(indexed: dict[str, str], tmp_path: Path) -> None:
+    env = {**indexed, "RAG_EMBED_MODEL": str(tmp_path / "missing-model")}
+    done = run(["ask", "Why?"], env)
+    assert done.returncode == 1
+    assert "rag setup" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -82,6 +82,7 @@ def ingest(
         (report.updated if known else report.added).append(article.source)
         by_hash[article.content_hash] = article.source
         report.chunks += len(chunks)
-        say(f"{'updated' if known else 'added'} {article.source} ({article.language}, {len(chunks)} chunks)")
+        verb = "updated" if known else "added"
+        say(f"{verb} {article.source} ({article.language}, {len(chunks)} chunks)")
     report.seconds = time.perf_counter() - started
     return report

@@ -56,6 +56,8 @@ def chunk_article(article: Article, splitter: SentenceSplitter) -> list[Chunk]:
         if start < 0:
             raise ValueError(f"chunk not found verbatim in {article.source}: {piece[:60]!r}")
         end = start + len(piece)
-        chunks.append(Chunk(chunk_id(article.content_hash, start, end), article.source, piece, start, end))
+        chunks.append(
+            Chunk(chunk_id(article.content_hash, start, end), article.source, piece, start, end)
+        )
         cursor = start + 1
     return chunks

@@ -34,9 +34,7 @@ from rag.schema import Citation, Passage, Sentence
 _MARKER = re.compile(r"\s*(?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
 _NUMBERS_IN_MARKER = re.compile(r"\d+")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”»)]*(\s+)(?=[\"'“«(¿¡]?[A-ZÀ-ÖØ-Þ0-9])")
-_TRAILING_MARKER = re.compile(
-    r"([.!?…]+)([\"'”»)]*)\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)"
-)
+_TRAILING_MARKER = re.compile(r"([.!?…]+)([\"'”»)]*)\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -81,7 +79,11 @@ def parse_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
         if lead and pairs:
             pairs[-1][1].extend(int(n) for n in _NUMBERS_IN_MARKER.findall(lead.group()))
             sentence = sentence[lead.end() :].strip()
-        numbers = [int(n) for m in _MARKER.finditer(sentence) for n in _NUMBERS_IN_MARKER.findall(m.group())]
+        numbers = [
+            int(n)
+            for m in _MARKER.finditer(sentence)
+            for n in _NUMBERS_IN_MARKER.findall(m.group())
+        ]
         clean = _MARKER.sub("", sentence).strip()
         clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
         if clean:
@@ -116,10 +118,15 @@ class Verified:
 class CitationChecker:
     """Verifies and repairs the citations of an answer against the retrieved passages."""
 
-    def __init__(self, embedder: Embedder, threshold: float, add_margin: float = 0.05) -> None:
+    def __init__(
+        self, embedder: Embedder, threshold: float, add_margin: float = 0.05, margin: float = 0.15
+    ) -> None:
         self.embedder = embedder
         self.threshold = threshold
         self.add_threshold = threshold + add_margin
+        """An uncited sentence gets a citation only when support is this clear."""
+        self.margin = margin
+        """A cited passage this much weaker than the best one loses the citation to it."""
         self._cache: dict[str, tuple[list[Span], np.ndarray]] = {}
 
     def _passage_sentences(self, passage: Passage) -> tuple[list[Span], np.ndarray]:
@@ -132,7 +139,9 @@ class CitationChecker:
             self._cache[passage.chunk_id] = cached
         return cached
 
-    def support(self, sentences: Sequence[str], passages: Sequence[Passage]) -> tuple[np.ndarray, list[list[Span]]]:
+    def support(
+        self, sentences: Sequence[str], passages: Sequence[Passage]
+    ) -> tuple[np.ndarray, list[list[Span]]]:
         """support[i, j]: how well passage j supports sentence i; and the best span of each."""
         vectors = self.embedder.embed_sentences(list(sentences))
         scores = np.zeros((len(sentences), len(passages)), dtype=np.float32)
@@ -163,10 +172,15 @@ class CitationChecker:
         for i, (text, cited) in enumerate(parsed):
             valid = [n for n in cited if 1 <= n <= len(passages)]
             if len(valid) < len(cited):
-                changes.append(f"dropped citation(s) {sorted(set(cited) - set(valid))}: no such passage")
-            kept = [n for n in valid if scores[i, n - 1] >= self.threshold]
+                changes.append(
+                    f"dropped citation(s) {sorted(set(cited) - set(valid))}: no such passage"
+                )
             top = int(np.argmax(scores[i])) + 1
             top_score = float(scores[i, top - 1])
+            # A citation stays if its passage supports the sentence and no other passage
+            # supports it far better (then the fact is really there, not here).
+            floor = max(self.threshold, top_score - self.margin)
+            kept = [n for n in valid if scores[i, n - 1] >= floor]
             for n in set(valid) - set(kept):
                 changes.append(f"dropped [{n}] from sentence {i + 1}: passage does not support it")
             if not kept and cited and top_score >= self.threshold:
@@ -192,7 +206,9 @@ class CitationChecker:
                 )
         if not any(s.supported for s in sentences):
             return Verified(True, refusal, (), (), tuple(changes))
-        return Verified(False, render(sentences), tuple(sentences), tuple(citations), tuple(changes))
+        return Verified(
+            False, render(sentences), tuple(sentences), tuple(citations), tuple(changes)
+        )
 
     @staticmethod
     def unchecked(answer: str, passages: Sequence[Passage], refusal: str) -> Verified:
@@ -206,7 +222,9 @@ class CitationChecker:
             sentences.append(Sentence(text, valid, supported=bool(valid)))
             for n in valid:
                 p = passages[n - 1]
-                citations.append(Citation(n, p.source, p.title, p.chunk_id, p.text, p.start, p.end, 0.0))
+                citations.append(
+                    Citation(n, p.source, p.title, p.chunk_id, p.text, p.start, p.end, 0.0)
+                )
         return Verified(False, render(sentences), tuple(sentences), tuple(citations), ())
 
 
@@ -218,6 +236,6 @@ def render(sentences: Sequence[Sentence]) -> str:
         text = s.text
         if marks:
             m = re.search(r"[.!?…]+[\"'”»)]*$", text)
-            text = f"{text[: m.start()]} {marks}{text[m.start():]}" if m else f"{text} {marks}"
+            text = f"{text[: m.start()]} {marks}{text[m.start() :]}" if m else f"{text} {marks}"
         out.append(text)
     return " ".join(out)

@@ -1,10 +1,10 @@
 """`rag`: the command line. Parses arguments, calls the library, prints.
 
-    rag setup [--with ROLE ...]      fetch and verify the model files
-    rag ingest [PATH ...] [--rebuild]
-    rag ask "QUESTION" [--json]
-    rag chat
-    rag eval --questions FILE.jsonl --out RESULTS.jsonl
+rag setup [--with ROLE ...]      fetch and verify the model files
+rag ingest [PATH ...] [--rebuild]
+rag ask "QUESTION" [--json]
+rag chat
+rag eval --questions FILE.jsonl --out RESULTS.jsonl
 """
 
 from __future__ import annotations
@@ -127,7 +127,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("setup", help="fetch and verify the model files")
     p.add_argument(
-        "--with", dest="with_", action="append", default=[], metavar="ROLE",
+        "--with",
+        dest="with_",
+        action="append",
+        default=[],
+        metavar="ROLE",
         help="also fetch llm-small or llm-tiny",
     )
     p.set_defaults(func=cmd_setup)

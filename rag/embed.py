@@ -78,7 +78,8 @@ class SentenceTransformerEmbedder:
 
     def embed_query(self, text: str) -> Vectors:
         """One question -> one vector (shape: dimension)."""
-        return self._encode([text], QUERY_PROMPT)[0]
+        vector: Vectors = self._encode([text], QUERY_PROMPT)[0]
+        return vector
 
     def embed_documents(self, texts: Sequence[str], title: str = "none") -> Vectors:
         """Passages of one article -> vectors (shape: n x dimension)."""

@@ -59,12 +59,19 @@ def run(
                 row = result_row(q["id"], assistant.ask(str(q["question"])))
             except QuestionError as e:
                 row = {
-                    "id": q["id"], "question": q["question"], "answer": str(e), "refused": True,
-                    "citations": [], "retrieved": [], "timings": dict.fromkeys(TIMING_KEYS, 0.0),
+                    "id": q["id"],
+                    "question": q["question"],
+                    "answer": str(e),
+                    "refused": True,
+                    "citations": [],
+                    "retrieved": [],
+                    "timings": dict.fromkeys(TIMING_KEYS, 0.0),
                 }
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             f.flush()
             if progress:
-                progress(f"[{i}/{len(questions)}] {q['id']}: {row['answer'][:70]!r} "
-                         f"({row['timings']['total_s']:.1f} s)")
+                progress(
+                    f"[{i}/{len(questions)}] {q['id']}: {row['answer'][:70]!r} "
+                    f"({row['timings']['total_s']:.1f} s)"
+                )
     return len(questions)

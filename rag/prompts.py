@@ -72,7 +72,9 @@ def _attr(s: str) -> str:
     return s.replace('"', "'").replace("<", "‹").replace(">", "›")
 
 
-def build_messages(question: str, language: str, passages: Sequence[Passage]) -> list[dict[str, str]]:
+def build_messages(
+    question: str, language: str, passages: Sequence[Passage]
+) -> list[dict[str, str]]:
     """Chat messages for one question: the fixed system prompt, then passages + question."""
     user = USER_TEMPLATE.format(
         passages=format_passages(passages), question=question.strip(), language=lang.name(language)

@@ -27,20 +27,27 @@ if TYPE_CHECKING:
     from rag.store import Store, StoredChunk
 
 STOPWORDS = frozenset(
-    """
-    a an and are as at be but by did do does for from had has have how i if in into is it its
-    of on or so than that the their them then there these they this to was were what when
-    where which who why will with would about after also can could more most not only other
-    some such
-    al algo como con cual cuando de del donde el ella ellos en entre era es esa ese esta este
-    fue ha han hay la las le les lo los mas muy no nos o para pero por porque que quien se
-    ser si sin sobre su sus tambien un una uno unos y ya
-    au aux avec ce ces cette dans des du elle en est et il ils je la le les leur lui mais me
-    meme ne nous on ou par pas plus pour qu quel qui sa sans se ses son sont sur un une vous
-    ao aos as com da das do dos ela ele eles em essa esse esta este foi mais mas na nas nao
-    no nos num numa o os ou pela pelas pelo pelos por qual quando que se sem ser seu sua suas
-    seus tambem um uma
-    """.split()
+    " ".join(
+        (
+            # English
+            "a an and are as at be but by did do does for from had has have how i if in into is"
+            " it its of on or so than that the their them then there these they this to was were"
+            " what when where which who why will with would about after also can could more most"
+            " not only other some such",
+            # Spanish
+            "al algo como con cual cuando de del donde el ella ellos en entre era es esa ese esta"
+            " este fue ha han hay la las le les lo los mas muy no nos o para pero por porque que"
+            " quien se ser si sin sobre su sus tambien un una uno unos y ya",
+            # French
+            "au aux avec ce ces cette dans des du elle en est et il ils je la le les leur lui mais"
+            " me meme ne nous on ou par pas plus pour qu quel qui sa sans se ses son sont sur un"
+            " une vous",
+            # Portuguese
+            "ao aos as com da das do dos ela ele eles em essa esse esta este foi mais mas na nas"
+            " nao no nos num numa o os ou pela pelas pelo pelos por qual quando que se sem ser seu"
+            " sua suas seus tambem um uma",
+        )
+    ).split()
 )
 """Function words of English, Spanish, French and Portuguese (accents folded)."""
 
@@ -51,12 +58,12 @@ def tokenize(text: str) -> list[str]:
     """Lower-case, accent-folded word tokens without function words (for BM25)."""
     folded = unicodedata.normalize("NFKD", text.casefold())
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return [
-        w for w in _WORD.findall(folded) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())
-    ]
+    return [w for w in _WORD.findall(folded) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
 
 
-def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = 60) -> list[tuple[str, float]]:
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], k: int = 60
+) -> list[tuple[str, float]]:
     """Fuse rankings of ids: score(id) = sum over rankings of 1 / (k + rank), rank from 1.
 
     Returns (id, score) pairs, best first; ties keep the order of first appearance.

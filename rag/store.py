@@ -86,13 +86,15 @@ class Store:
 
     # ------------------------------------------------------------ writing
 
-    def replace_article(self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+    def replace_article(
+        self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray
+    ) -> None:
         """Put an article's chunks in place of whatever was stored under its source."""
-        from llama_index.core.schema import TextNode
+        from llama_index.core.schema import BaseNode, TextNode
 
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
-        nodes = [
+        nodes: list[BaseNode] = [
             TextNode(
                 id_=c.id,
                 text=c.text,

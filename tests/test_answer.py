@@ -32,17 +32,21 @@ def test_empty_question_is_a_clear_error(question: str) -> None:
 def test_long_question_is_trimmed_with_a_notice() -> None:
     text, notices = prepare_question("word " * 50_000, 1000)
     assert len(text) <= 1000
-    assert notices and "only the first" in notices[0]
+    assert notices
+    assert "only the first" in notices[0]
 
 
 def test_control_characters_are_removed() -> None:
-    assert prepare_question("Why\x00 did\x1b Meta\topen Llama?", 100)[0] == "Why did Meta open Llama?"
+    assert (
+        prepare_question("Why\x00 did\x1b Meta\topen Llama?", 100)[0] == "Why did Meta open Llama?"
+    )
 
 
 def test_events_come_in_order_sources_tokens_done(assistant: Assistant) -> None:
     fake(assistant).reply = "Meta shared Llama to speed up the development of its technology [1]."
     events = list(assistant.stream("Why did Meta open-source Llama?"))
-    assert isinstance(events[0], Sources) and events[0].passages
+    assert isinstance(events[0], Sources)
+    assert events[0].passages
     assert all(isinstance(e, Token) for e in events[1:-1])
     assert isinstance(events[-1], Done)
     answer = events[-1].answer
@@ -75,7 +79,9 @@ def test_off_topic_question_is_refused_without_calling_the_model(assistant: Assi
         ("Quem ganhou a Copa do Mundo de futebol de 2022?", "pt"),
     ],
 )
-def test_refusal_is_in_the_askers_language(assistant: Assistant, question: str, language: str) -> None:
+def test_refusal_is_in_the_askers_language(
+    assistant: Assistant, question: str, language: str
+) -> None:
     answer = assistant.ask(question)
     assert answer.refused
     assert answer.language == language
@@ -103,7 +109,10 @@ def test_citations_point_into_retrieved_passages(assistant: Assistant) -> None:
         assert c.source == passage.source
         assert passage.start <= c.quote_start < c.quote_end <= passage.end
         assert c.quote in passage.text
-    assert {c.source for c in answer.citations} <= {"000_58cfdf2857a910d3.txt", "001_fb4bc891a711a523.txt"}
+    assert {c.source for c in answer.citations} <= {
+        "000_58cfdf2857a910d3.txt",
+        "001_fb4bc891a711a523.txt",
+    }
 
 
 def test_without_verification_the_models_citations_are_kept(assistant: Assistant) -> None:

@@ -42,7 +42,11 @@ def passage(text: str, source: str, start: int = 100) -> Passage:
     )
 
 
-PASSAGES = [passage(LLAMA_ES, "004.txt"), passage(HIRES_FR, "001.txt"), passage(LLAMA3_ES, "003.txt")]
+PASSAGES = [
+    passage(LLAMA_ES, "004.txt"),
+    passage(HIRES_FR, "001.txt"),
+    passage(LLAMA3_ES, "003.txt"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +69,10 @@ def test_parse_markers_inside_and_after_the_stop() -> None:
 
 def test_parse_answer_without_citations_and_with_lists() -> None:
     assert parse_answer("One fact. Another fact!") == [("One fact.", ()), ("Another fact!", ())]
-    assert parse_answer("First line [2]\nSecond line") == [("First line", (2,)), ("Second line", ())]
+    assert parse_answer("First line [2]\nSecond line") == [
+        ("First line", (2,)),
+        ("Second line", ()),
+    ]
 
 
 def test_split_sentences_offsets_point_into_text() -> None:
@@ -81,7 +88,12 @@ def test_split_sentences_offsets_point_into_text() -> None:
 
 
 def test_numbers_are_normalised() -> None:
-    assert numbers_in("$10 billion in 2023, 1,000 or 1.000 users, 3.5%") == {"10", "2023", "1000", "3.5"}
+    assert numbers_in("$10 billion in 2023, 1,000 or 1.000 users, 3.5%") == {
+        "10",
+        "2023",
+        "1000",
+        "3.5",
+    }
 
 
 def test_render_puts_markers_before_the_stop() -> None:
@@ -159,3 +171,11 @@ def test_unchecked_mode_maps_citations_without_judging(checker: CitationChecker)
     v = CitationChecker.unchecked("The World Cup was won by Argentina [1].", PASSAGES, REFUSAL)
     assert not v.refused
     assert [c.n for c in v.citations] == [1]
+
+
+def test_citation_moves_to_the_passage_that_holds_the_fact_verbatim(
+    checker: CitationChecker,
+) -> None:
+    answer = "Meta announced the opening of its latest large language model, Llama 3 [1]."
+    v = checker.check(answer, PASSAGES, REFUSAL)
+    assert [c.n for c in v.citations] == [3]

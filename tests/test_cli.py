@@ -15,7 +15,9 @@ from .conftest import CORPUS, TINY_MODEL
 RAG = str(Path(sys.executable).parent / "rag")
 
 
-def run(args: list[str], env: dict[str, str], timeout: float = 600) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], env: dict[str, str], timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([RAG, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -50,7 +52,15 @@ def test_eval_writes_the_contract(indexed: dict[str, str], tmp_path: Path) -> No
     results = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in results] == ["q1", 2, "q3"]
     for r in results:
-        assert set(r) == {"id", "question", "answer", "refused", "citations", "retrieved", "timings"}
+        assert set(r) == {
+            "id",
+            "question",
+            "answer",
+            "refused",
+            "citations",
+            "retrieved",
+            "timings",
+        }
         assert isinstance(r["refused"], bool)
         assert set(r["timings"]) == {"retrieve_s", "ttft_s", "total_s"}
         for c in r["citations"]:
@@ -60,7 +70,8 @@ def test_eval_writes_the_contract(indexed: dict[str, str], tmp_path: Path) -> No
             assert set(p) == {"source", "score"}
             assert (CORPUS / p["source"]).exists()
     assert results[0]["retrieved"]
-    assert results[1]["refused"] and results[1]["citations"] == []
+    assert results[1]["refused"]
+    assert results[1]["citations"] == []
     assert results[2]["refused"]
 
 
@@ -82,7 +93,9 @@ def test_ask_text_and_empty_question(indexed: dict[str, str]) -> None:
     assert "Traceback" not in empty.stderr
 
 
-def test_index_built_with_another_model_is_refused_clearly(indexed: dict[str, str], tmp_path: Path) -> None:
+def test_index_built_with_another_model_is_refused_clearly(
+    indexed: dict[str, str], tmp_path: Path
+) -> None:
     env = {**indexed, "RAG_EMBED_MODEL": str(tmp_path / "missing-model")}
     done = run(["ask", "Why?"], env)
     assert done.returncode == 1

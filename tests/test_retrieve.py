@@ -19,14 +19,23 @@ def test_rrf_sums_reciprocal_ranks() -> None:
 
 
 def test_tokenize_folds_accents_and_drops_function_words() -> None:
-    assert tokenize("¿Por qué Meta liberó el código de Llama 3?") == ["meta", "libero", "codigo", "llama", "3"]
+    assert tokenize("¿Por qué Meta liberó el código de Llama 3?") == [
+        "meta",
+        "libero",
+        "codigo",
+        "llama",
+        "3",
+    ]
 
 
 @pytest.mark.parametrize(
     ("question", "expected_sources"),
     [
         ("Why did Meta open-source Llama?", {"004_ecf98a8ca6297839.txt"}),
-        ("Who did Zuckerberg hire to co-lead Meta Superintelligence Labs?", {"000_58cfdf2857a910d3.txt", "001_fb4bc891a711a523.txt"}),
+        (
+            "Who did Zuckerberg hire to co-lead Meta Superintelligence Labs?",
+            {"000_58cfdf2857a910d3.txt", "001_fb4bc891a711a523.txt"},
+        ),
         ("What did Yann LeCun say about open-source models?", {"004_ecf98a8ca6297839.txt"}),
         ("Would Zuckerberg open-source a $10 billion model?", {"003_7fbe2564b3846f7f.txt"}),
         ("Did Meta consider closing its Behemoth model?", {"002_e09d9c4875df88f1.txt"}),
@@ -52,9 +61,14 @@ def test_every_mode_returns_distinct_passages(corpus_assistant: Assistant, mode:
 
 def test_same_story_in_two_languages_fills_one_slot(corpus_assistant: Assistant) -> None:
     """000 (es) and 001 (fr) are one story: a question about it gets one of the twins per fact."""
-    chunks = corpus_assistant.store.get([p.chunk_id for p in corpus_assistant.retriever.retrieve(
-        "Which executives were hired to co-direct Meta Superintelligence Labs?"
-    )])
+    chunks = corpus_assistant.store.get(
+        [
+            p.chunk_id
+            for p in corpus_assistant.retriever.retrieve(
+                "Which executives were hired to co-direct Meta Superintelligence Labs?"
+            )
+        ]
+    )
     vectors = [c.vector for c in chunks.values()]
     for i, a in enumerate(vectors):
         for b in vectors[i + 1 :]:

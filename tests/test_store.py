@@ -35,7 +35,8 @@ def test_ingest_is_idempotent(assistant: Assistant, tmp_path: Path) -> None:
     assert sorted(first.added) == SMALL
     ids_before, _ = assistant.store.all_texts()
     second = assistant.ingest([folder])
-    assert second.added == [] and second.chunks == 0
+    assert second.added == []
+    assert second.chunks == 0
     assert sorted(second.unchanged) == SMALL
     ids_after, _ = assistant.store.all_texts()
     assert sorted(ids_before) == sorted(ids_after)
@@ -49,7 +50,9 @@ def test_changed_file_replaces_its_chunks(assistant: Assistant, tmp_path: Path) 
     assistant.ingest([folder])
     old_ids = set(assistant.store.all_texts()[0])
     target = folder / SMALL[1]
-    target.write_text(target.read_text(encoding="utf-8") + "\nUna frase nueva sobre Llama 4.\n", encoding="utf-8")
+    target.write_text(
+        target.read_text(encoding="utf-8") + "\nUna frase nueva sobre Llama 4.\n", encoding="utf-8"
+    )
     report = assistant.ingest([folder])
     assert report.updated == [SMALL[1]]
     ids, texts = assistant.store.all_texts()
@@ -97,10 +100,15 @@ def test_article_text_is_rebuilt_from_chunk_offsets(assistant: Assistant, tmp_pa
     assert assistant.store.article_text(SMALL[1]) == load_article(folder / SMALL[1]).text
 
 
-def test_opening_with_another_embedding_model_is_refused(settings: Settings, embedder, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_opening_with_another_embedding_model_is_refused(
+    settings: Settings, embedder, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     Assistant(settings, embedder=embedder).ingest([copy_corpus(tmp_path / "a", SMALL[:1])])
     path = settings.path(settings.index_dir) / "chroma"
     with pytest.raises(StoreMismatch, match="was built with embedding model"):
         Store(path, settings.collection, "another-model", 384)
     # The index is untouched and still opens with the right model.
-    assert len(Store(path, settings.collection, embedder.model_id, embedder.dimension).documents()) == 1
+    assert (
+        len(Store(path, settings.collection, embedder.model_id, embedder.dimension).documents())
+        == 1
+    )

@@ -8,7 +8,7 @@ quoted sentences highlighted in their passages.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rag.answer import Assistant, Done, QuestionError, Sources, Token
@@ -30,7 +30,7 @@ MAX_FILE_SIZE = "20mb"
 History = list[dict[str, str]]
 
 
-def render_passages(passages: tuple[Passage, ...] | list[Passage], answer: Answer | None = None) -> str:
+def render_passages(passages: Sequence[Passage], answer: Answer | None = None) -> str:
     """The passages as numbered source cards (HTML), quotes highlighted if an answer is given."""
     if not passages:
         return "_No passages found._"
@@ -69,7 +69,9 @@ def render_answer(answer: Answer) -> str:
     return "\n".join(parts)
 
 
-def respond(assistant: Assistant, message: str, history: History) -> Iterator[tuple[History, str, str]]:
+def respond(
+    assistant: Assistant, message: str, history: History
+) -> Iterator[tuple[History, str, str]]:
     """One chat turn: yields (history, cleared textbox, sources panel) as the answer grows."""
     history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
     sources = ""
@@ -84,7 +86,7 @@ def respond(assistant: Assistant, message: str, history: History) -> Iterator[tu
             elif isinstance(event, Done):
                 history[-1]["content"] = render_answer(event.answer)
                 sources = render_passages(event.answer.passages, event.answer)
-            yield history, "", sources
+            yield [*history[:-1], dict(history[-1])], "", sources
     except QuestionError as e:
         history[-1]["content"] = str(e)
         yield history, "", sources
@@ -123,7 +125,8 @@ def build_demo(assistant: Assistant) -> gr.Blocks:
             trigger(turn, [box, chatbot], [chatbot, box, sources], concurrency_limit=1)
         clear.click(lambda: ([], "", ""), None, [chatbot, box, sources])
     demo.queue(default_concurrency_limit=1, max_size=16)
-    return demo
+    blocks: gr.Blocks = demo
+    return blocks
 
 
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:

@@ -11,6 +11,8 @@ case $mode in chat | test) ;; *) echo "usage: $0 chat|test" >&2; exit 2 ;; esac
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 step() { printf '\n==> %s\n' "$*" >&2; }
+# pip's own lines, less the noise (one progress line per package, and every error)
+pip_progress() { grep --line-buffered -E '^(Collecting|Installing|Successfully|ERROR|error)|rror:' >&2 || true; }
 python=${PYTHON:-$(command -v python3.11 || command -v python3)}
 
 if [ ! -x .venv/bin/python ]; then
@@ -21,7 +23,7 @@ pip=(.venv/bin/python -m pip)
 stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     step "installing torch 2.13.0 (CPU wheel) before anything that depends on it"
-    "${pip[@]}" install --progress-bar on torch==2.13.0
+    "${pip[@]}" install torch==2.13.0 2>&1 | pip_progress
     step "installing llama-cpp-python (compiles llama.cpp the first time: 5-10 min on 2 cores; pip caches the wheel)"
     log=.venv/llama-cpp-build.log
     if ! "${pip[@]}" install -v "$(grep -i '^llama_cpp_python==' requirements.lock)" 2>&1 | tee "$log" |
@@ -30,7 +32,7 @@ if [ ! -f "$stamp" ]; then
         exit 1
     fi
     step "installing the pinned dependencies (requirements.lock)"
-    "${pip[@]}" install --progress-bar on -r requirements.lock
+    "${pip[@]}" install -r requirements.lock 2>&1 | pip_progress
     "${pip[@]}" install --no-deps -e . >/dev/null
     rm -f .venv/.installed-*
     touch "$stamp"

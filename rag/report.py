@@ -1,0 +1,163 @@
+"""Write an eval report: Markdown tables, PNG plots and a compact JSON summary.
+
+One run gives its metrics; several runs (e.g. hybrid vs dense retrieval, with and without
+the citation check) are put side by side, each metric in one row, so a change can be
+judged at a glance.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+QUALITY_KEYS = (
+    "article_hit@1",
+    "article_hit@3",
+    "article_mrr",
+    "passage_hit@3",
+    "passage_mrr",
+    "fact_coverage",
+    "citation_precision",
+    "citation_source_precision",
+    "citation_recall",
+    "abstention_accuracy",
+    "false_abstention_rate",
+    "answer_language_match",
+)
+LATENCY_KEYS = (
+    "latency_ttft_p50_s",
+    "latency_ttft_p95_s",
+    "latency_total_p50_s",
+    "latency_total_p95_s",
+)
+BREAKDOWN_KEYS = ("article_hit@3", "fact_coverage", "citation_precision", "answer_language_match")
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:.3f}" if v <= 1.0 else f"{v:.2f}"
+    return str(v)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_fmt(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _plots(
+    summaries: Mapping[str, dict[str, Any]], totals: Mapping[str, list[float]], out: Path
+) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(summaries)
+    width = 0.8 / len(names)
+    files = []
+
+    keys = [
+        k for k in QUALITY_KEYS if any(summaries[n]["overall"].get(k) is not None for n in names)
+    ]
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    x = np.arange(len(keys))
+    for i, name in enumerate(names):
+        vals = [summaries[name]["overall"].get(k) or 0.0 for k in keys]
+        ax.bar(x + i * width, vals, width, label=name)
+    ax.set_xticks(x + width * (len(names) - 1) / 2, keys, rotation=30, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_title("Quality metrics (overall)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "metrics.png", dpi=110)
+    plt.close(fig)
+    files.append("metrics.png")
+
+    languages = sorted({lang for n in names for lang in summaries[n]["by_language"]})
+    fig, axes = plt.subplots(1, len(BREAKDOWN_KEYS), figsize=(14, 3.8), sharey=True)
+    for ax, key in zip(axes, BREAKDOWN_KEYS, strict=True):
+        groups = [*languages, "cross", "same"]
+        x = np.arange(len(groups))
+        for i, name in enumerate(names):
+            s = summaries[name]
+            vals = [s["by_language"].get(g, {}).get(key) or 0.0 for g in languages]
+            vals += [
+                s["by_crossing"]["cross_lingual"].get(key) or 0.0,
+                s["by_crossing"]["same_language"].get(key) or 0.0,
+            ]
+            ax.bar(x + i * width, vals, width, label=name)
+        ax.set_xticks(x + width * (len(names) - 1) / 2, groups)
+        ax.set_title(key)
+        ax.set_ylim(0, 1)
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "by_language.png", dpi=110)
+    plt.close(fig)
+    files.append("by_language.png")
+
+    fig, ax = plt.subplots(figsize=(7, 3.8))
+    for name in names:
+        ax.hist(totals[name], bins=20, alpha=0.6, label=name)
+    ax.set_xlabel("seconds per answer (total)")
+    ax.set_ylabel("questions")
+    ax.set_title("Answer latency")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "latency.png", dpi=110)
+    plt.close(fig)
+    files.append("latency.png")
+    return files
+
+
+def write_report(
+    summaries: Mapping[str, dict[str, Any]],
+    totals: Mapping[str, list[float]],
+    out: Path,
+    command: str = "",
+    notes: Sequence[str] = (),
+) -> Path:
+    """Write `report.md`, `summary.json` and the plots into `out`; return the report path."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = list(summaries)
+    plots = _plots(summaries, totals, out)
+    parts = [f"# Eval report: {' vs '.join(names)}", ""]
+    if command:
+        parts += ["Produced by:", "", "```", command, "```", ""]
+    parts += list(notes) + ([""] if notes else [])
+    overall = [
+        [k, *(summaries[n]["overall"].get(k) for n in names)]
+        for k in ("questions", *QUALITY_KEYS, *LATENCY_KEYS)
+    ]
+    parts += ["## Overall", "", _table(["metric", *names], overall), ""]
+    parts += ["![metrics](metrics.png)", "", "## By question language and crossing", ""]
+    for name in names:
+        s = summaries[name]
+        groups = {**s["by_language"], **s["by_crossing"]}
+        rows = [[g, *(groups[g].get(k) for k in ("questions", *BREAKDOWN_KEYS))] for g in groups]
+        parts += [f"### {name}", "", _table(["group", "questions", *BREAKDOWN_KEYS], rows), ""]
+    parts += [
+        "![by language](by_language.png)",
+        "",
+        "## Latency",
+        "",
+        "![latency](latency.png)",
+        "",
+    ]
+    parts += [
+        "Metric definitions: `rag/metrics.py` (`compute`). Plots: " + ", ".join(plots) + ".",
+        "",
+    ]
+    report = out / "report.md"
+    report.write_text("\n".join(parts), encoding="utf-8")
+    compact = {n: summaries[n]["overall"] for n in names}
+    (out / "summary.json").write_text(
+        json.dumps({"command": command, "runs": compact, "full": summaries}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    return report

@@ -106,6 +106,7 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
         _err(report.summary())
     from ui.app import launch
 
+    _err("loading the models (about 20 s on two cores)…")
     launch(assistant, host=settings.host, port=args.port or settings.port)
     return 0
 
@@ -137,7 +138,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.limit:
         questions = questions[: args.limit]
     out = Path(args.out)
-    n = run(Assistant(settings), questions, out, progress=_err)
+    n = run(Assistant(settings), questions, out, progress=_err, retrieval_only=args.retrieval_only)
     print(f"wrote {n} results to {out}")
     if args.report:
         name = args.name or out.stem
@@ -160,7 +161,8 @@ def write_report_for(questions: Path, runs: list[Path], names: list[str], out: P
         results = read_results(path)
         trace = trace_path(path)
         traces = read_results(trace) if trace.exists() else None
-        summaries[name] = compute(golds, results, traces, detect_language=lang.detect)
+        answers = not (traces and all(t.get("retrieval_only") for t in traces))
+        summaries[name] = compute(golds, results, traces, lang.detect, answers=answers)
         totals[name] = [float(r["timings"]["total_s"]) for r in results]
     command = "rag " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("rag") else ""
     return write_report(summaries, totals, out, command=command)
@@ -222,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retriever ablation")
     p.add_argument("--top-k", type=int, help="passages put into the prompt")
     p.add_argument("--no-verify", action="store_true", help="skip the citation check")
+    p.add_argument(
+        "--retrieval-only",
+        action="store_true",
+        help="retrieve only (no model): retriever ablations",
+    )
     p.add_argument("--llm", help="default, small, tiny, or a GGUF path")
     p.add_argument("--limit", type=int, help="only the first N questions")
     p.add_argument("--report", metavar="DIR", help="also score the run and write a report here")

@@ -13,12 +13,13 @@ every timing.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from rag.answer import Assistant, QuestionError
-from rag.schema import Answer
+from rag.answer import Assistant, QuestionError, prepare_question
+from rag.schema import Answer, Passage
 
 TIMING_KEYS = ("retrieve_s", "ttft_s", "total_s")
 
@@ -50,9 +51,28 @@ def result_row(qid: Any, answer: Answer) -> dict[str, Any]:
         "answer": answer.text,
         "refused": answer.refused,
         "citations": [{"n": c.n, "source": c.source, "quote": c.quote} for c in answer.citations],
-        "retrieved": [{"source": p.source, "score": round(p.score, 6)} for p in answer.passages],
+        "retrieved": retrieved_rows(answer.passages),
         "timings": {k: round(float(answer.timings.get(k, 0.0)), 4) for k in TIMING_KEYS},
     }
+
+
+def passage_rows(passages: Sequence[Passage]) -> list[dict[str, Any]]:
+    """The retrieved passages as the trace records them."""
+    return [
+        {
+            "source": p.source,
+            "text": p.text,
+            "start": p.start,
+            "end": p.end,
+            "similarity": round(p.similarity, 4),
+        }
+        for p in passages
+    ]
+
+
+def retrieved_rows(passages: Sequence[Passage]) -> list[dict[str, Any]]:
+    """The retrieved passages as the contract records them."""
+    return [{"source": p.source, "score": round(p.score, 6)} for p in passages]
 
 
 def trace_row(qid: Any, answer: Answer) -> dict[str, Any]:
@@ -62,16 +82,7 @@ def trace_row(qid: Any, answer: Answer) -> dict[str, Any]:
         "language": answer.language,
         "raw_text": answer.raw_text,
         "notices": list(answer.notices),
-        "passages": [
-            {
-                "source": p.source,
-                "text": p.text,
-                "start": p.start,
-                "end": p.end,
-                "similarity": round(p.similarity, 4),
-            }
-            for p in answer.passages
-        ],
+        "passages": passage_rows(answer.passages),
         "sentences": [
             {"text": s.text, "citations": list(s.citations), "supported": s.supported}
             for s in answer.sentences
@@ -89,20 +100,54 @@ def trace_path(out: Path) -> Path:
     return out.with_name(out.stem + ".trace" + out.suffix)
 
 
+def retrieval_rows(
+    assistant: Assistant, qid: Any, question: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Contract and trace rows for retrieval alone (no model): for retriever ablations."""
+    started = time.perf_counter()
+    text, _ = prepare_question(question, assistant.settings.max_question_chars)
+    passages = assistant.retriever.retrieve(text)
+    elapsed = time.perf_counter() - started
+    row = {
+        "id": qid,
+        "question": text,
+        "answer": "",
+        "refused": False,
+        "citations": [],
+        "retrieved": retrieved_rows(passages),
+        "timings": {"retrieve_s": round(elapsed, 4), "ttft_s": 0.0, "total_s": round(elapsed, 4)},
+    }
+    trace = {
+        "id": qid,
+        "retrieval_only": True,
+        "sentences": [],
+        "passages": passage_rows(passages),
+    }
+    return row, trace
+
+
 def run(
     assistant: Assistant,
     questions: list[dict[str, Any]],
     out: Path,
     progress: Callable[[str], None] | None = None,
+    retrieval_only: bool = False,
 ) -> int:
-    """Answer every question with one loaded assistant; write the rows as they come."""
+    """Answer every question with one loaded assistant; write the rows as they come.
+
+    With `retrieval_only`, only retrieve (no model, empty answers): the retrieval metrics
+    of such a run are comparable with a full run's, the answer metrics are left out.
+    """
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as f, trace_path(out).open("w", encoding="utf-8") as tf:
         for i, q in enumerate(questions, 1):
             try:
-                answer = assistant.ask(str(q["question"]))
-                row = result_row(q["id"], answer)
-                tf.write(json.dumps(trace_row(q["id"], answer), ensure_ascii=False) + "\n")
+                if retrieval_only:
+                    row, trace = retrieval_rows(assistant, q["id"], str(q["question"]))
+                else:
+                    answer = assistant.ask(str(q["question"]))
+                    row, trace = result_row(q["id"], answer), trace_row(q["id"], answer)
+                tf.write(json.dumps(trace, ensure_ascii=False) + "\n")
             except QuestionError as e:
                 row = {
                     "id": q["id"],

@@ -54,7 +54,10 @@ class LlamaCppGenerator:
         seed: int = 7,
     ) -> None:
         if not path.exists():
-            raise FileNotFoundError(f"model file not found at {path}; run `rag setup` to fetch it")
+            raise FileNotFoundError(
+                f"model file not found at {path}; run `rag setup` to fetch it "
+                "(`rag setup --with llm-small` for the small model)"
+            )
         from llama_cpp import Llama
 
         threads = threads or os.cpu_count() or 1

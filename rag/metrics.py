@@ -120,6 +120,7 @@ def compute(
     traces: Sequence[Row] | None = None,
     detect_language: Callable[[str], str] | None = None,
     k_values: Sequence[int] = (1, 3, 5),
+    answers: bool = True,
 ) -> dict[str, Any]:
     """All metrics of one run, overall and broken down by language and cross-linguality.
 
@@ -142,6 +143,8 @@ def compute(
     * `answer_language_match` (all; needs `detect_language`): the answer is in the
       question's language.
     * `latency_*`: p50/p95 of total and time-to-first-token seconds (all questions).
+
+    With `answers=False` (a retrieval-only run) only the retrieval metrics are computed.
     """
     by_id = {str(r["id"]): r for r in results}
     trace_by_id = {str(t["id"]): t for t in traces or []}
@@ -166,6 +169,8 @@ def compute(
             for k in k_values:
                 out[f"passage_hit@{k}"] = _mean(float(rk is not None and rk <= k) for rk in pranks)
             out["passage_mrr"] = _mean(1 / rk if rk else 0.0 for rk in pranks)
+        if not answers:
+            return out
         out["fact_coverage"] = _mean(fact_coverage(g, r) for g, r, _ in answerable)
         cites = [(g, r, t, c) for g, r, t in answered for c in r.get("citations") or []]
         out["citation_source_precision"] = _mean(

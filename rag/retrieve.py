@@ -62,16 +62,17 @@ def tokenize(text: str) -> list[str]:
 
 
 def reciprocal_rank_fusion(
-    rankings: Sequence[Sequence[str]], k: int = 60
+    rankings: Sequence[Sequence[str]], k: int = 60, weights: Sequence[float] | None = None
 ) -> list[tuple[str, float]]:
-    """Fuse rankings of ids: score(id) = sum over rankings of 1 / (k + rank), rank from 1.
+    """Fuse rankings of ids: score(id) = sum over rankings of weight / (k + rank), rank from 1.
 
     Returns (id, score) pairs, best first; ties keep the order of first appearance.
     """
+    weights = weights or [1.0] * len(rankings)
     scores: dict[str, float] = {}
-    for ranking in rankings:
+    for ranking, weight in zip(rankings, weights, strict=True):
         for rank, item in enumerate(ranking, 1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
@@ -124,13 +125,16 @@ class Retriever:
         top_k = top_k or s.top_k
         query_vector = self.embedder.embed_query(question)
         rankings: list[list[str]] = []
+        weights: list[float] = []
         if s.retrieval_mode in ("hybrid", "dense"):
             rankings.append([cid for cid, _ in self.store.query(query_vector, s.candidates)])
+            weights.append(1.0)
         if s.retrieval_mode in ("hybrid", "bm25"):
             hits = self.bm25().search(question, s.candidates)
             floor = hits[0][1] * s.bm25_min_ratio if hits else 0.0
             rankings.append([cid for cid, score in hits if score >= floor])
-        fused = reciprocal_rank_fusion(rankings, s.rrf_k)
+            weights.append(s.bm25_weight if s.retrieval_mode == "hybrid" else 1.0)
+        fused = reciprocal_rank_fusion(rankings, s.rrf_k, weights)
         if not fused:
             return []
         chunks = self.store.get([cid for cid, _ in fused])

@@ -101,3 +101,34 @@ def test_index_built_with_another_model_is_refused_clearly(
     assert done.returncode == 1
     assert "rag setup" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_retrieval_only_run_and_comparison_report(indexed: dict[str, str], tmp_path: Path) -> None:
+    questions = tmp_path / "gold.jsonl"
+    gold = {
+        "id": "g1",
+        "question": "Who co-leads Meta Superintelligence Labs?",
+        "language": "en",
+        "answerable": True,
+        "cross_lingual": True,
+        "gold_sources": ["000_58cfdf2857a910d3.txt", "001_fb4bc891a711a523.txt"],
+        "gold_passages": ["Mark Zuckerberg contrató a Alexandr Wang"],
+        "expected_facts": [["Wang"]],
+    }
+    questions.write_text(json.dumps(gold) + "\n", encoding="utf-8")
+    runs = []
+    for mode in ("dense", "bm25"):
+        out = tmp_path / f"{mode}.jsonl"
+        args = ["eval", "--questions", str(questions), "--out", str(out)]
+        done = run([*args, "--retrieval", mode, "--retrieval-only"], indexed)
+        assert done.returncode == 0, done.stderr
+        runs.append(str(out))
+    report_dir = tmp_path / "report"
+    args = ["report", "--questions", str(questions), "--runs", *runs, "--out", str(report_dir)]
+    done = run([*args, "--names", "dense", "bm25"], indexed)
+    assert done.returncode == 0, done.stderr
+    text = (report_dir / "report.md").read_text(encoding="utf-8")
+    assert "| metric | dense | bm25 |" in text
+    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    assert summary["runs"]["dense"]["article_hit@1"] == 1.0
+    assert summary["runs"]["dense"].get("fact_coverage") is None  # no answers in this run

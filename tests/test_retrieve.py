@@ -18,6 +18,12 @@ def test_rrf_sums_reciprocal_ranks() -> None:
     assert reciprocal_rank_fusion([]) == []
 
 
+def test_rrf_weights_scale_each_ranking() -> None:
+    fused = dict(reciprocal_rank_fusion([["a", "b"], ["b"]], k=10, weights=[1.0, 0.5]))
+    assert fused["a"] == pytest.approx(1 / 11)
+    assert fused["b"] == pytest.approx(1 / 12 + 0.5 / 11)
+
+
 def test_tokenize_folds_accents_and_drops_function_words() -> None:
     assert tokenize("¿Por qué Meta liberó el código de Llama 3?") == [
         "meta",

@@ -146,6 +146,24 @@ class Assistant:
 
     # ------------------------------------------------------------ the query path
 
+    def _fit(
+        self, question: str, language: str, passages: tuple[Passage, ...]
+    ) -> tuple[tuple[Passage, ...], list[dict[str, str]], tuple[str, ...]]:
+        """The prompt, with as many of the best passages as fit the model's context."""
+        budget = self.generator.context_size - self.settings.max_answer_tokens - 16
+        wanted = len(passages)
+        while True:
+            messages = prompts.build_messages(question, language, passages)
+            used = sum(self.generator.count_tokens(m["content"]) + 8 for m in messages)
+            if used <= budget or len(passages) == 1:
+                break
+            passages = passages[:-1]
+        if used > budget:
+            raise QuestionError(prompts.TOO_LONG)
+        if len(passages) < wanted:
+            return passages, messages, (prompts.FEWER_PASSAGES.format(n=len(passages)),)
+        return passages, messages, ()
+
     def ask(self, question: str) -> Answer:
         """Answer one question (blocking)."""
         for event in self.stream(question):
@@ -193,7 +211,8 @@ class Assistant:
             yield finish(Verified(True, refusal, (), (), ()), "")
             return
 
-        messages = prompts.build_messages(question, language, passages)
+        passages, messages, fitted = self._fit(question, language, passages)
+        notices += fitted
         stats = GenerationStats()
         pieces: list[str] = []
         for piece in self.generator.stream(messages, s.max_answer_tokens, stats):

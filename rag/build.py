@@ -1,9 +1,10 @@
 """Build the index: ingest -> chunk -> embed -> store, idempotently.
 
-An article whose cleaned text is already stored (same content hash under the same file
-name) is skipped; a changed one replaces its old chunks; an article with the same text
-as another file already indexed is reported as a duplicate. Bad files are reported with
-the reason and skipped; they never stop the others.
+An article is known by its file name. One whose cleaned text is already stored (same
+content hash under the same name) is skipped; a changed one replaces its old chunks; one
+with the same text as another file already indexed is reported as a duplicate; a second
+file with the same name in one run is rejected (it would silently replace the first).
+Bad files are reported with the reason and skipped; they never stop the others.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from rag.chunk import chunk_article, make_splitter
 from rag.embed import Embedder
 from rag.ingest import Rejected, load_articles
+from rag.schema import Article
 from rag.store import Store
 
 Progress = Callable[[str], None]
@@ -60,12 +62,18 @@ def ingest(
     splitter = make_splitter(chunk_size, chunk_overlap, embedder.tokenize)
     indexed = store.documents()
     by_hash = {d.content_hash: d.source for d in indexed.values()}
+    seen: dict[str, str] = {}  # file name -> path, for this run
     for item in load_articles(paths):
+        if isinstance(item, Article) and item.source in seen:
+            item = Rejected(
+                item.path, f"another file named {item.source} ({seen[item.source]}) came first"
+            )
         if isinstance(item, Rejected):
             report.rejected.append(item)
             say(f"rejected {item.path}: {item.reason}")
             continue
         article = item
+        seen[article.source] = article.path
         known = indexed.get(article.source)
         if known and known.content_hash == article.content_hash:
             report.unchanged.append(article.source)
@@ -80,6 +88,8 @@ def ingest(
         vectors = embedder.embed_documents([c.text for c in chunks], title=article.title)
         store.replace_article(article, chunks, vectors)
         (report.updated if known else report.added).append(article.source)
+        if known and by_hash.get(known.content_hash) == article.source:
+            del by_hash[known.content_hash]
         by_hash[article.content_hash] = article.source
         report.chunks += len(chunks)
         verb = "updated" if known else "added"

@@ -36,6 +36,44 @@ _NUMBERS_IN_MARKER = re.compile(r"\d+")
 _SENTENCE_END = re.compile(r"[.!?…][\"'”»)]*(\s+)(?=[\"'“«(¿¡]?[A-ZÀ-ÖØ-Þ0-9])")
 _TRAILING_MARKER = re.compile(r"([.!?…]+)([\"'”»)]*)\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_LOOSE_MARKER = re.compile(r"\[\s*(?:\^|passages?\s*|sources?\s*|fuente\s*)(\d+)\s*\]", re.I)
+_RANGE_MARKER = re.compile(r"\[\s*(\d+)\s*[-–]\s*(\d+)\s*\]")
+_PAREN_MARKER = re.compile(r"\s*\((\d{1,2})\)([.!?…])")
+_LIST_PREFIX = re.compile(r"(?m)^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+ABBREVIATIONS = frozenset(
+    [
+        "sr",
+        "sra",
+        "srta",
+        "dr",
+        "dra",
+        "mr",
+        "mrs",
+        "ms",
+        "st",
+        "uu",
+        "ee",
+        "vs",
+        "etc",
+        "p",
+        "ej",
+        "pp",
+        "no",
+        "núm",
+        "art",
+        "dept",
+        "inc",
+        "ltd",
+        "co",
+        "jr",
+        "m",
+        "mme",
+        "mlle",
+        "av",
+        "prof",
+    ]
+)
+"""Words that end in a full stop without ending the sentence ("EE. UU.", "Sr.", "Dr.")."""
 
 
 @dataclass(frozen=True)
@@ -51,7 +89,11 @@ def split_sentences(text: str) -> list[Span]:
     """Sentences of a text with their offsets (line breaks always end a sentence)."""
     spans: list[Span] = []
     for line in re.finditer(r"[^\n]+", text):
-        cuts = [m.span(1) for m in _SENTENCE_END.finditer(line.group())]
+        cuts = [
+            m.span(1)
+            for m in _SENTENCE_END.finditer(line.group())
+            if not _abbreviation_before(line.group(), m.start())
+        ]
         starts = [0] + [end for _, end in cuts]
         ends = [start for start, _ in cuts] + [len(line.group())]
         for a, b in zip(starts, ends, strict=True):
@@ -64,12 +106,45 @@ def split_sentences(text: str) -> list[Span]:
     return spans
 
 
+def normalise_markers(text: str) -> str:
+    """Rewrite the citation styles small models produce into plain `[n]` markers.
+
+    `【1】`, `［1］`, `[1-3]`, `[Passage 2]`, `[^1]` and a `(1)` right before a full stop
+    all become `[n]` markers; list numbering at the start of a line ("1. ", "- ") goes.
+    """
+    text = text.translate(str.maketrans("【】［］", "[][]"))
+    text = _LOOSE_MARKER.sub(lambda m: f"[{m.group(1)}]", text)
+    text = _RANGE_MARKER.sub(
+        lambda m: (
+            "".join(f"[{n}]" for n in range(int(m.group(1)), int(m.group(2)) + 1))
+            if 0 < int(m.group(2)) - int(m.group(1)) < 10
+            else f"[{m.group(1)}]"
+        ),
+        text,
+    )
+    text = _PAREN_MARKER.sub(lambda m: f" [{m.group(1)}]{m.group(2)}", text)
+    return _LIST_PREFIX.sub("", text)
+
+
+def _abbreviation_before(text: str, stop: int) -> bool:
+    """True if the full stop at `stop` ends an abbreviation or an initial, not a sentence."""
+    if text[stop] != ".":
+        return False
+    word = re.search(r"(\w+)$", text[:stop])
+    if word is None:
+        return False
+    w = word.group(1)
+    return w.casefold() in ABBREVIATIONS or (len(w) == 1 and w.isupper())
+
+
 def parse_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
     """Split an answer into (sentence without markers, cited numbers) pairs.
 
     A marker placed after the full stop ("... end. [2] Next") belongs to the sentence
-    before it.
+    before it. Pieces without a letter or digit (a stray "[1]." line) are not sentences:
+    their markers go to the sentence before.
     """
+    text = normalise_markers(text)
     # "fact. [2] Next" and "fact.[2] Next" -> "fact [2]. Next", so sentences split cleanly.
     text = _TRAILING_MARKER.sub(lambda m: f" {m.group(3).strip()}{m.group(1)}{m.group(2)} ", text)
     pairs: list[tuple[str, list[int]]] = []
@@ -86,7 +161,8 @@ def parse_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
         ]
         clean = _MARKER.sub("", sentence).strip()
         clean = re.sub(r"\s+([.,;:!?])", r"\1", clean)
-        if clean:
+        clean = re.sub(r"([.!?])\1+$", r"\1", clean)
+        if any(ch.isalnum() for ch in clean):
             pairs.append((clean, numbers))
         elif pairs:
             pairs[-1][1].extend(numbers)
@@ -99,8 +175,12 @@ def numbers_in(text: str) -> set[str]:
 
 
 def is_not_found(text: str) -> bool:
-    """True when the model said the passages do not answer the question."""
-    return NOT_FOUND in text or NOT_FOUND.replace("_", " ") in text.upper()
+    """True when the model said the passages do not answer the question.
+
+    Only the answer's start counts: "the plane was not found [1]" is an answer.
+    """
+    head = text.strip().strip("*_`\"' ").upper()
+    return head.startswith((NOT_FOUND, NOT_FOUND.replace("_", " ")))
 
 
 @dataclass(frozen=True)

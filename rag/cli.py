@@ -52,7 +52,8 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  rejected {r.path}: {r.reason}")
     for dup, twin in report.duplicates:
         print(f"  duplicate {dup}: same text as {twin}")
-    return 0
+    nothing_usable = not (report.added or report.updated or report.unchanged or report.duplicates)
+    return 1 if report.rejected and nothing_usable else 0
 
 
 def format_answer(answer: object) -> str:
@@ -258,14 +259,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         result: int = args.func(args, settings)
-    except FileNotFoundError as e:
-        _err(str(e))
+    except KeyboardInterrupt:
+        return 130
+    except (ValueError, RuntimeError, OSError) as e:
+        # Bad input, a missing model, a refused index, a failed download: a message, no trace.
+        _err(f"error: {e}")
         return 1
     except Exception as e:
         from rag.store import StoreMismatch
 
         if isinstance(e, StoreMismatch):
-            _err(str(e))
+            _err(f"error: {e}")
             return 1
         raise
     return result

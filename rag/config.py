@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import (
@@ -46,7 +46,7 @@ class Settings(BaseSettings):
         Path("models/embeddinggemma-300m"),
         description="Sentence-transformers folder of the multilingual embedding model.",
     )
-    embed_dtype: str = Field(
+    embed_dtype: Literal["bfloat16", "float32", "float16"] = Field(
         "bfloat16",
         description="Torch dtype for the embedder: bfloat16 is twice as fast as float32 on "
         "CPU with a cosine of 0.9997 to it; int8 is not offered (quality drops).",
@@ -87,7 +87,7 @@ class Settings(BaseSettings):
         description="Weight of the BM25 ranking in the fusion (the dense ranking weighs 1).",
     )
     rrf_k: int = Field(60, description="Reciprocal-rank-fusion constant (larger = flatter).")
-    retrieval_mode: str = Field(
+    retrieval_mode: Literal["dense", "hybrid", "bm25"] = Field(
         "dense",
         description="Retriever: `dense` (multilingual embeddings), `hybrid` (dense + BM25 "
         "fused by reciprocal rank) or `bm25`. Dense is the default because it measured best "
@@ -140,8 +140,6 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        if self.retrieval_mode not in {"hybrid", "dense", "bm25"}:
-            raise ValueError("retrieval_mode must be one of: hybrid, dense, bm25")
         if self.chunk_overlap >= self.chunk_size:
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         if self.top_k < 1 or self.candidates < self.top_k:

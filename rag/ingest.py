@@ -45,12 +45,16 @@ class Rejected:
 
 
 def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Rejected]]:
-    """Expand folders into the article files below them, sorted; report the rest."""
+    """Expand folders into the article files below them, sorted; report the rest.
+
+    A folder's hidden files and README files are passed over; a file named explicitly is
+    always read.
+    """
     found: list[Path] = []
     rejected: list[Rejected] = []
     for p in paths:
         if p.is_dir():
-            files = [f for f in sorted(p.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+            files = [f for f in sorted(p.rglob("*")) if f.is_file() and not _skipped(f)]
         elif p.is_file():
             files = [p]
         else:
@@ -63,6 +67,11 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Rejected]]:
         if not p.exists():
             rejected.append(Rejected(str(p), "no such file or folder"))
     return found, rejected
+
+
+def _skipped(path: Path) -> bool:
+    """Files a folder walk passes over: hidden ones, and READMEs (they describe the folder)."""
+    return path.name.startswith(".") or path.stem.upper() == "README"
 
 
 # ---------------------------------------------------------------- decoding
@@ -136,8 +145,8 @@ def html_to_text(html: str) -> str:
 # ---------------------------------------------------------------- cleaning
 
 _CTA = re.compile(
-    r"newsletter|bolet[íi]n|suscr[íi]b|subscribe|sign up|inscreva|assine|abonnez|"
-    r"rejoignez|[úu]nete|join us|s'inscrire|follow us|s[íi]guenos|suivez-nous",
+    r"newsletter|bolet[íi]n|suscr[íi]bete|\bsubscribe\b(?! ?rs)|sign up|inscreva-se|assine j[áa]|"
+    r"abonnez-vous|rejoignez|[úu]nete\b|join us|s'inscrire|follow us|s[íi]guenos|suivez-nous",
     re.IGNORECASE,
 )
 _SOURCE_LABEL = re.compile(

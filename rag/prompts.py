@@ -50,6 +50,10 @@ REFUSALS: dict[str, str] = {
 
 EMPTY_QUESTION = "Please type a question about the articles."
 EMPTY_INDEX = "No articles are indexed yet: run `rag ingest PATH` (or upload articles) first."
+TOO_LONG = (
+    "The question and the passages do not fit in the model's context; ask a shorter question."
+)
+FEWER_PASSAGES = "Only the {n} best passages fit in the model's context."
 TRIMMED_NOTICE = "Your question was {n:,} characters long; only the first {limit:,} were used."
 
 

@@ -2,8 +2,8 @@
 
 The collection records which embedding model (and dimension) built it; opening it with
 another model is refused, because its vectors would be meaningless to the new model.
-An article is replaced as a whole: its old chunks are deleted and all its new chunks are
-added in one call, so a search never sees half of an article's chunks.
+An article is replaced as a whole: all its new chunks are added, then the old ones
+deleted, so a search never sees half of an article.
 """
 
 from __future__ import annotations
@@ -83,6 +83,7 @@ class Store:
             chroma_collection=self._collection
         )
         self.max_batch = int(self._client.get_max_batch_size())
+        self._writes = 0
 
     # ------------------------------------------------------------ writing
 
@@ -115,35 +116,52 @@ class Store:
             )
             for c, v in zip(chunks, vectors, strict=True)
         ]
-        self.remove(article.source)
+        old_ids = set(self._ids_of(article.source))
+        # New chunks go in first, old ones out after: a crash in between leaves two whole
+        # versions (repaired by the next ingest, see `documents`), never half of one.
         for i in range(0, len(nodes), self.max_batch):
             self._vector_store.add(nodes[i : i + self.max_batch])
+        stale = sorted(old_ids - {c.id for c in chunks})
+        for i in range(0, len(stale), self.max_batch):
+            self._collection.delete(ids=stale[i : i + self.max_batch])
+        self._writes += 1
 
     def remove(self, source: str) -> int:
         """Delete every chunk of one article; returns how many there were."""
-        ids = self._collection.get(where={"source": source}, include=[])["ids"]
-        if ids:
-            self._collection.delete(ids=ids)
+        ids = self._ids_of(source)
+        for i in range(0, len(ids), self.max_batch):
+            self._collection.delete(ids=ids[i : i + self.max_batch])
+        self._writes += 1
         return len(ids)
+
+    def _ids_of(self, source: str) -> list[str]:
+        return list(self._collection.get(where={"source": source}, include=[])["ids"])
 
     # ------------------------------------------------------------ reading
 
     def version(self) -> object:
-        """Changes whenever chunks are added or removed (cheap)."""
-        return self._collection.count()
+        """Changes whenever chunks are written, here or (by count) by another process."""
+        return (self._writes, self._collection.count())
 
     def documents(self) -> dict[str, DocumentInfo]:
-        """The indexed articles by source file name."""
+        """The indexed articles by source file name.
+
+        An article whose chunks carry two content hashes (an update cut short) gets an
+        empty hash, so the next ingestion replaces it whatever its text.
+        """
         got = self._collection.get(include=["metadatas"])
         docs: dict[str, DocumentInfo] = {}
         for meta in got["metadatas"] or []:
             src = str(meta["source"])
             prev = docs.get(src)
+            content_hash = str(meta.get("content_hash", ""))
+            if prev and prev.content_hash != content_hash:
+                content_hash = ""
             docs[src] = DocumentInfo(
                 source=src,
                 title=str(meta.get("title", "")),
                 language=str(meta.get("language", "")),
-                content_hash=str(meta.get("content_hash", "")),
+                content_hash=content_hash,
                 chunks=(prev.chunks if prev else 0) + 1,
             )
         return docs

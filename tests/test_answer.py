@@ -125,3 +125,16 @@ def test_without_verification_the_models_citations_are_kept(assistant: Assistant
     answer = unchecked.ask("Why did Meta open-source Llama?")
     assert not answer.refused
     assert [c.n for c in answer.citations] == [1]
+
+
+def test_passages_that_do_not_fit_the_context_are_dropped(assistant: Assistant) -> None:
+    generator = fake(assistant)
+    generator.reply = "NOT_FOUND"
+    generator.context_size = assistant.settings.max_answer_tokens + 450  # room for ~2 passages
+    try:
+        answer = assistant.ask("Why did Meta open-source Llama?")
+    finally:
+        generator.context_size = 4096
+    assert 1 <= len(answer.passages) < assistant.settings.top_k
+    assert any("best passages fit" in n for n in answer.notices)
+    assert generator.calls[-1][1]["content"].count("<passage ") == len(answer.passages)

@@ -179,3 +179,41 @@ def test_citation_moves_to_the_passage_that_holds_the_fact_verbatim(
     answer = "Meta announced the opening of its latest large language model, Llama 3 [1]."
     v = checker.check(answer, PASSAGES, REFUSAL)
     assert [c.n for c in v.citations] == [3]
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        (
+            "It opened Llama to reach developers (1).",
+            [("It opened Llama to reach developers.", (1,))],
+        ),
+        ("A fact 【1】. Another ［2］.", [("A fact.", (1,)), ("Another.", (2,))]),
+        ("Several facts [1-3].", [("Several facts.", (1, 2, 3))]),
+        ("Per [Passage 2], it grew. It did [^3].", [("Per, it grew.", (2,)), ("It did.", (3,))]),
+        ("1. Fact one [1]\n2. Fact two [2]", [("Fact one", (1,)), ("Fact two", (2,))]),
+        ("- Fact one [1]\n- Fact two", [("Fact one", (1,)), ("Fact two", ())]),
+        ("Developers.\n[1].", [("Developers.", (1,))]),
+    ],
+)
+def test_parse_the_citation_styles_small_models_write(answer: str, expected: list[object]) -> None:
+    assert parse_answer(answer) == expected
+
+
+def test_not_found_only_at_the_start() -> None:
+    from rag.cite import is_not_found
+
+    assert is_not_found("NOT_FOUND")
+    assert is_not_found("  **NOT FOUND**.")
+    assert not is_not_found("The missing plane was not found, officials said [1].")
+
+
+def test_abbreviations_do_not_end_sentences() -> None:
+    text = (
+        "El gobierno de EE. UU. anunció algo. El Sr. Nicholson habló. Chris V. Nicholson también."
+    )
+    assert [s.text for s in split_sentences(text)] == [
+        "El gobierno de EE. UU. anunció algo.",
+        "El Sr. Nicholson habló.",
+        "Chris V. Nicholson también.",
+    ]

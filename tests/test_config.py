@@ -30,7 +30,7 @@ def write_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str) -> Pa
 def test_defaults_are_valid() -> None:
     s = Settings()
     assert s.root == PROJECT_ROOT
-    assert s.retrieval_mode == "hybrid"
+    assert s.retrieval_mode == "dense"
     assert s.chunk_overlap < s.chunk_size
     assert 1 <= s.top_k <= s.candidates
 

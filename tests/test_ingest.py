@@ -342,3 +342,22 @@ def test_title_long_first_sentence_is_shortened_at_a_word() -> None:
     assert sentence.startswith(stem)
     assert sentence[len(stem)] == " "
     assert not stem.endswith((",", ";", ":", " "))
+
+
+def test_cleaning_keeps_news_that_mentions_subscribers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ingest, "_foreign", lambda line, language: False)
+    text = (
+        "A first line of the article that is long enough to be kept as it is.\n"
+        "The company added 9 million subscribers in the quarter, it said\n"
+        "Subscribe to our newsletter"
+    )
+    assert ingest.clean(text, "en").splitlines() == text.splitlines()[:2]
+
+
+def test_folder_walk_skips_readme(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("# About this folder\n" + "x " * 100)
+    (tmp_path / "story.txt").write_text("A story. " * 30)
+    found, rejected = discover([tmp_path])
+    assert [f.name for f in found] == ["story.txt"]
+    assert rejected == []
+    assert discover([tmp_path / "README.md"])[0] == [tmp_path / "README.md"]

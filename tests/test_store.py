@@ -112,3 +112,45 @@ def test_opening_with_another_embedding_model_is_refused(
         len(Store(path, settings.collection, embedder.model_id, embedder.dimension).documents())
         == 1
     )
+
+
+def test_two_files_with_one_name_in_a_run(assistant: Assistant, tmp_path: Path) -> None:
+    first = copy_corpus(tmp_path / "a", SMALL[:1])
+    second = tmp_path / "b"
+    second.mkdir()
+    (second / SMALL[0]).write_text(CORPUS.joinpath(SMALL[1]).read_text(encoding="utf-8"))
+    report = assistant.ingest([first, second])
+    assert report.added == [SMALL[0]]
+    assert len(report.rejected) == 1
+    assert "another file named" in report.rejected[0].reason
+
+
+def test_copy_stays_indexable_after_the_original_changes(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    folder = copy_corpus(tmp_path / "articles", SMALL[:1])
+    assistant.ingest([folder])
+    original = folder / SMALL[0]
+    original.write_text(
+        original.read_text(encoding="utf-8") + "\nUna frase nueva.\n", encoding="utf-8"
+    )
+    shutil.copy(CORPUS / SMALL[0], folder / "copy.txt")  # the old text, under a new name
+    report = assistant.ingest([folder])
+    assert report.updated == [SMALL[0]]
+    assert report.added == ["copy.txt"]
+
+
+def test_keyword_index_follows_an_update_with_the_same_chunk_count(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    folder = copy_corpus(tmp_path / "articles", SMALL[1:])
+    assistant.ingest([folder])
+    retriever = assistant.retriever
+    before = retriever.bm25()
+    target = folder / SMALL[1]
+    text = target.read_text(encoding="utf-8").replace("PyTorch", "Zyxwvut")
+    target.write_text(text, encoding="utf-8")
+    assert assistant.ingest([folder]).updated == [SMALL[1]]
+    after = retriever.bm25()
+    assert after is not before
+    assert after.search("Zyxwvut", 3)

@@ -8,6 +8,7 @@ quoted sentences highlighted in their passages.
 from __future__ import annotations
 
 import html
+import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ EXAMPLES = [
 
 MAX_FILE_SIZE = "20mb"
 
+log = logging.getLogger(__name__)
+
 History = list[dict[str, str]]
 
 
@@ -34,16 +37,22 @@ def render_passages(passages: Sequence[Passage], answer: Answer | None = None) -
     """The passages as numbered source cards (HTML), quotes highlighted if an answer is given."""
     if not passages:
         return "_No passages found._"
-    quotes: dict[int, list[str]] = {}
+    spans: dict[int, set[tuple[int, int]]] = {}
     if answer is not None:
         for c in answer.citations:
-            quotes.setdefault(c.n, []).append(c.quote)
+            p = passages[c.n - 1]
+            spans.setdefault(c.n, set()).add((c.quote_start - p.start, c.quote_end - p.start))
     cards = []
     for n, p in enumerate(passages, 1):
-        body = html.escape(p.text)
-        for q in dict.fromkeys(quotes.get(n, [])):
-            body = body.replace(html.escape(q), f"<mark>{html.escape(q)}</mark>", 1)
-        cited = " · cited" if n in quotes else ""
+        body, cursor = "", 0
+        for start, end in sorted(spans.get(n, set())):
+            if start < cursor:
+                continue
+            body += html.escape(p.text[cursor:start])
+            body += f"<mark>{html.escape(p.text[start:end])}</mark>"
+            cursor = end
+        body += html.escape(p.text[cursor:])
+        cited = " · cited" if n in spans else ""
         cards.append(
             f'<div id="source-{n}"><b>[{n}] {html.escape(p.title)}</b><br>'
             f"<small>{html.escape(p.source)} · {p.language} · characters {p.start}-{p.end}"
@@ -90,6 +99,10 @@ def respond(
     except QuestionError as e:
         history[-1]["content"] = str(e)
         yield history, "", sources
+    except Exception as e:  # shown in the chat, not as a bare "Error" toast
+        log.exception("answering %r failed", message)
+        history[-1]["content"] = f"Sorry, something went wrong: {e}"
+        yield history, "", sources
 
 
 def build_demo(assistant: Assistant) -> gr.Blocks:
@@ -131,7 +144,9 @@ def build_demo(assistant: Assistant) -> gr.Blocks:
 
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Load the models, then serve the chat (blocking)."""
-    assistant.ask(EXAMPLES[0])  # warm-up: load both models before the first visitor waits
+    # Load both models and the keyword index before the first visitor waits for them.
+    assistant.retriever.retrieve(EXAMPLES[0])
+    assert assistant.generator is not None
     build_demo(assistant).launch(
         server_name=host, server_port=port, share=False, max_file_size=MAX_FILE_SIZE
     )

@@ -13,11 +13,20 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 step() { printf '\n==> %s\n' "$*" >&2; }
 # pip's own lines, less the noise (one progress line per package, and every error)
 pip_progress() { grep --line-buffered -E '^(Collecting|Installing|Successfully|ERROR|error)|rror:' >&2 || true; }
-python=${PYTHON:-$(command -v python3.11 || command -v python3)}
+python=${PYTHON:-$(command -v python3.11 || command -v python3 || true)}
+if [ -z "$python" ] || ! "$python" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    echo "error: Python 3.11 is needed (the pinned wheels, torch 2.13.0 among them, are for 3.11);" \
+        "set PYTHON=/path/to/python3.11" >&2
+    exit 1
+fi
 
-if [ ! -x .venv/bin/python ]; then
+if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
     step "creating .venv with $python"
-    "$python" -m venv .venv
+    rm -rf .venv
+    "$python" -m venv .venv || {
+        echo "error: could not create .venv (on Debian: apt-get install python3-venv)" >&2
+        exit 1
+    }
 fi
 pip=(.venv/bin/python -m pip)
 stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"

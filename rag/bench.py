@@ -114,7 +114,11 @@ def _vocabulary(settings: Settings) -> list[str]:
 def bench_retrieval(
     settings: Settings, sizes: Sequence[int], queries: int, say: Say
 ) -> dict[str, Any]:
-    """Retrieval latency on synthetic collections: random vectors, texts of corpus words."""
+    """Retrieval latency on synthetic collections: random vectors, texts of corpus words.
+
+    `dense` is the vector query alone, `bm25` the keyword search alone, `hybrid` the whole
+    hybrid retrieval (both, fusion, reading the chosen chunks back, deduplication).
+    """
     from rag.retrieve import Retriever
     from rag.schema import Article, Chunk
     from rag.store import Store
@@ -137,7 +141,7 @@ def bench_retrieval(
                 ]
                 store.replace_article(article, chunks, embedder.embed_documents(texts))
             insert_s = time.perf_counter() - started
-            retriever = Retriever(store, embedder, settings)
+            retriever = Retriever(store, embedder, settings.with_(retrieval_mode="hybrid"))
             started = time.perf_counter()
             retriever.bm25()
             bm25_build_s = time.perf_counter() - started
@@ -171,6 +175,16 @@ def bench_retrieval(
 
 
 BENCH_QUESTION = "Why did Meta open-source Llama?"
+OTHER_QUESTIONS = (
+    "Who co-leads Meta Superintelligence Labs?",
+    "What did Yann LeCun say about open-source models?",
+    "Would Zuckerberg open-source a $10 billion model?",
+    "Why is Meta talking to Google and OpenAI?",
+    "What did Meta's spokesperson tell TechCrunch?",
+    "How did DeepSeek use Meta's technology?",
+)
+"""Distinct questions for the warm runs: each brings new passages, so only the system
+prompt is cached, as in a real chat (a repeated question would be cached whole)."""
 
 
 def bench_llm(
@@ -227,10 +241,9 @@ def bench_llm(
                 f"(llama.cpp {row['native_decode_tok_s']:.1f})"
             )
         warm = []
-        for _ in range(runs):  # the chat's real case: the system prompt is already cached
-            generator.reset_counters()
-            assistant_answer = assistant.ask(BENCH_QUESTION + " Explain briefly.")
-            warm.append(assistant_answer.timings.get("ttft_s", 0.0))
+        for question in OTHER_QUESTIONS[:runs]:  # the chat's case: system prompt cached
+            answer = assistant.ask(question)
+            warm.append(answer.timings.get("ttft_s", 0.0))
         result: dict[str, Any] = {"model": generator.model_id, "load_s": load_s}
         for key in rows[0]:
             result[key] = stats([r[key] for r in rows])
@@ -268,7 +281,8 @@ def bench_feedback(
         firsts, totals = [], []
         for i in range(runs):
             t0 = time.perf_counter()
-            job = client.submit(f"{BENCH_QUESTION} ({i})", [], api_name="/turn")
+            question = OTHER_QUESTIONS[-1 - i % len(OTHER_QUESTIONS)]
+            job = client.submit(question, [], api_name="/turn")
             first = None
             for update in job:
                 if first is None and "source-1" in str(update[2]):
@@ -361,7 +375,8 @@ def to_markdown(result: dict[str, Any], command: str) -> str:
         f"- prompt: {llm['prompt_tokens']['median']:.0f} tokens; "
         f"time to first token {_s(llm['ttft_s'])} s; "
         f"whole answer {_s(llm['total_s'])} s; model load {llm['load_s']:.1f} s",
-        f"- time to first token of a full `Assistant.ask` with the system prompt already cached: "
+        f"- time to first token of a full `Assistant.ask` of a new question (the system "
+        f"prompt cached, the passages not): "
         f"{_s(llm['answer_ttft_warm_s'])} s",
         "",
     ]

@@ -37,6 +37,7 @@ _SENTENCE_END = re.compile(r"[.!?…][\"'”»)]*(\s+)(?=[\"'“«(¿¡]?[A-ZÀ-
 _TRAILING_MARKER = re.compile(r"([.!?…]+)([\"'”»)]*)\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _LOOSE_MARKER = re.compile(r"\[\s*(?:\^|passages?\s*|sources?\s*|fuente\s*)(\d+)\s*\]", re.I)
+_PASSAGE_TAG = re.compile(r"</?\s*passage\b[^>]*>", re.I)
 _RANGE_MARKER = re.compile(r"\[\s*(\d+)\s*[-–]\s*(\d+)\s*\]")
 _PAREN_MARKER = re.compile(r"\s*\((\d{1,2})\)([.!?…])")
 _LIST_PREFIX = re.compile(r"(?m)^\s*(?:[-*•]|\d{1,2}[.)])\s+")
@@ -106,6 +107,11 @@ def split_sentences(text: str) -> list[Span]:
     return spans
 
 
+def strip_passage_tags(text: str) -> str:
+    """Remove prompt tags the model copied into its answer (`<passage n="1" ...>`)."""
+    return _PASSAGE_TAG.sub(" ", text)
+
+
 def normalise_markers(text: str) -> str:
     """Rewrite the citation styles small models produce into plain `[n]` markers.
 
@@ -144,7 +150,7 @@ def parse_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
     before it. Pieces without a letter or digit (a stray "[1]." line) are not sentences:
     their markers go to the sentence before.
     """
-    text = normalise_markers(text)
+    text = normalise_markers(strip_passage_tags(text))
     # "fact. [2] Next" and "fact.[2] Next" -> "fact [2]. Next", so sentences split cleanly.
     text = _TRAILING_MARKER.sub(lambda m: f" {m.group(3).strip()}{m.group(1)}{m.group(2)} ", text)
     pairs: list[tuple[str, list[int]]] = []
@@ -169,9 +175,31 @@ def parse_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
     return [(s, tuple(dict.fromkeys(ns))) for s, ns in pairs]
 
 
+NUMBER_WORDS: dict[str, str] = {
+    word: str(value)
+    for value, words in {
+        2: "two deux dois duas",  # not "dos": Portuguese for "of the"
+        3: "three tres trois três",
+        4: "four cuatro quatre quatro",
+        5: "five cinco cinq",
+        6: "six seis",
+        7: "seven siete sept sete",
+        8: "eight ocho huit oito",
+        9: "nine nueve nove",  # not "neuf": French for "new" too
+        10: "ten diez dix dez",
+        12: "twelve doce douze doze dozen docena douzaine dúzia",
+    }.items()
+    for word in words.split()
+}
+"""Small numbers written as words, in the four languages, so "12" matches "una docena"."""
+
+
 def numbers_in(text: str) -> set[str]:
-    """The numbers a text states, normalised (thousands separators removed)."""
-    return {re.sub(r"[.,](?=\d{3}\b)", "", n).replace(",", ".") for n in _NUMBER.findall(text)}
+    """The numbers a text states, normalised: thousands separators removed, small number
+    words ("nine", "docena") as digits."""
+    found = {re.sub(r"[.,](?=\d{3}\b)", "", n).replace(",", ".") for n in _NUMBER.findall(text)}
+    words = re.findall(r"\w+", text.casefold())
+    return found | {NUMBER_WORDS[w] for w in words if w in NUMBER_WORDS}
 
 
 def is_not_found(text: str) -> bool:

@@ -132,14 +132,17 @@ def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.answer import Assistant
-    from rag.evaluate import read_questions, run
+    from rag.evaluate import read_questions, replay, run
 
     settings = eval_settings(args, settings)
     questions = read_questions(Path(args.questions))
     if args.limit:
         questions = questions[: args.limit]
     out = Path(args.out)
-    n = run(Assistant(settings), questions, out, progress=_err, retrieval_only=args.retrieval_only)
+    if args.replay:
+        n = replay(Assistant(settings), questions, Path(args.replay), out, progress=_err)
+    else:
+        n = run(Assistant(settings), questions, out, _err, retrieval_only=args.retrieval_only)
     print(f"wrote {n} results to {out}")
     if args.report:
         name = args.name or out.stem
@@ -232,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--llm", help="default, small, tiny, or a GGUF path")
     p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument(
+        "--replay",
+        metavar="RESULTS",
+        help="re-check the recorded raw answers of a run instead of generating (citation "
+        "ablations and threshold tuning in seconds)",
+    )
     p.add_argument("--report", metavar="DIR", help="also score the run and write a report here")
     p.add_argument("--name", help="name of the run in the report (default: file stem)")
     p.set_defaults(func=cmd_eval)

@@ -60,7 +60,11 @@ def passage_rows(passages: Sequence[Passage]) -> list[dict[str, Any]]:
     """The retrieved passages as the trace records them."""
     return [
         {
+            "chunk_id": p.chunk_id,
             "source": p.source,
+            "title": p.title,
+            "language": p.language,
+            "score": round(p.score, 6),
             "text": p.text,
             "start": p.start,
             "end": p.end,
@@ -166,3 +170,73 @@ def run(
                     f"({row['timings']['total_s']:.1f} s)"
                 )
     return len(questions)
+
+
+def replay(
+    assistant: Assistant,
+    questions: list[dict[str, Any]],
+    recorded: Path,
+    out: Path,
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Re-run only the citation stage on the raw answers of a recorded run.
+
+    Retrieval and generation are deterministic at temperature 0, so an ablation of the
+    citation check (or a new threshold) needs no new generation: the recorded passages
+    and raw model output are checked again with the current settings. Takes seconds.
+    """
+    from rag import prompts
+    from rag.cite import CitationChecker
+
+    results = {str(r["id"]): r for r in read_results(recorded)}
+    traces = {str(t["id"]): t for t in read_results(trace_path(recorded))}
+    settings = assistant.settings
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f, trace_path(out).open("w", encoding="utf-8") as tf:
+        for q in questions:
+            qid = str(q["id"])
+            recorded_row, trace = results.get(qid), traces.get(qid)
+            if recorded_row is None:
+                continue
+            if trace is None:  # the question was rejected before anything ran
+                f.write(json.dumps(recorded_row, ensure_ascii=False) + "\n")
+                continue
+            passages = tuple(
+                Passage(
+                    chunk_id=p.get("chunk_id", f"{p['source']}:{p['start']}"),
+                    source=p["source"],
+                    title=p.get("title", p["source"]),
+                    language=p.get("language", ""),
+                    text=p["text"],
+                    start=p["start"],
+                    end=p["end"],
+                    score=p.get("score", 0.0),
+                    similarity=p["similarity"],
+                )
+                for p in trace["passages"]
+            )
+            raw = trace.get("raw_text", "")
+            refusal = prompts.refusal(trace["language"])
+            if settings.verify_citations:
+                verified = assistant.checker.check(raw, passages, refusal)
+            else:
+                verified = CitationChecker.unchecked(raw, passages, refusal)
+            answer = Answer(
+                question=recorded_row["question"],
+                language=trace["language"],
+                text=verified.text,
+                refused=verified.refused,
+                sentences=verified.sentences,
+                citations=verified.citations,
+                passages=passages,
+                timings=trace["timings"],
+                notices=tuple(trace.get("notices", [])),
+                raw_text=raw,
+            )
+            row = result_row(q["id"], answer)
+            row["retrieved"] = recorded_row["retrieved"]
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+            tf.write(json.dumps(trace_row(q["id"], answer), ensure_ascii=False) + "\n")
+    if progress:
+        progress(f"re-checked {len(results)} recorded answers from {recorded}")
+    return len(results)

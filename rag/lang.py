@@ -21,9 +21,11 @@ LANGUAGE_NAMES: dict[str, str] = {
     "de": "German",
     "it": "Italian",
     "nl": "Dutch",
-    "ca": "Catalan",
 }
-"""ISO 639-1 code -> English name, for the languages detection chooses from."""
+"""ISO 639-1 code -> English name, for the languages detection chooses from.
+
+Catalan is left out on purpose: short Spanish questions were taken for Catalan
+("¿Cuándo presentó OpenAI el chatbot ChatGPT?") and answered in Catalan."""
 
 DEFAULT_LANGUAGE = "en"
 

@@ -44,12 +44,11 @@ REFUSALS: dict[str, str] = {
     "de": "Die Artikel sagen das nicht.",
     "it": "Gli articoli non lo dicono.",
     "nl": "De artikelen zeggen dat niet.",
-    "ca": "Els articles no ho diuen.",
 }
 """'The articles don't say', in each language the product answers in."""
 
 EMPTY_QUESTION = "Please type a question about the articles."
-EMPTY_INDEX = "No articles are indexed yet: run `rag ingest PATH` (or upload articles) first."
+EMPTY_INDEX = "No articles are indexed yet: run `rag ingest PATH` first."
 TOO_LONG = (
     "The question and the passages do not fit in the model's context; ask a shorter question."
 )

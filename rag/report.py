@@ -39,6 +39,8 @@ def _fmt(v: Any) -> str:
     if v is None:
         return "–"
     if isinstance(v, float):
+        if v.is_integer() and v > 1:
+            return str(int(v))
         return f"{v:.3f}" if v <= 1.0 else f"{v:.2f}"
     return str(v)
 

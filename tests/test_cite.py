@@ -217,3 +217,14 @@ def test_abbreviations_do_not_end_sentences() -> None:
         "El Sr. Nicholson habló.",
         "Chris V. Nicholson también.",
     ]
+
+
+def test_number_words_count_as_numbers() -> None:
+    assert numbers_in("ha reclutado a una docena de investigadores") == {"12"}
+    assert numbers_in("salários de nove dígitos") == {"9"}
+    assert numbers_in("uno de los dos") == set()  # "dos" is also Portuguese "of the"
+
+
+def test_copied_prompt_tags_are_not_part_of_the_answer() -> None:
+    answer = '<passage n="1">Deepseek built an AI system.</passage> [1]'
+    assert parse_answer(answer) == [("Deepseek built an AI system.", (1,))]

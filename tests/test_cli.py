@@ -74,6 +74,16 @@ def test_eval_writes_the_contract(indexed: dict[str, str], tmp_path: Path) -> No
     assert results[1]["citations"] == []
     assert results[2]["refused"]
 
+    # The citation ablation replays the recorded raw answers: no new generation.
+    replayed = tmp_path / "out" / "no-verify.jsonl"
+    args = ["eval", "--questions", str(questions), "--out", str(replayed)]
+    done = run([*args, "--replay", str(out), "--no-verify"], indexed)
+    assert done.returncode == 0, done.stderr
+    again = [json.loads(line) for line in replayed.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in again] == ["q1", 2, "q3"]
+    assert [r["retrieved"] for r in again] == [r["retrieved"] for r in results]
+    assert again[1]["refused"]
+
 
 def test_ask_json(indexed: dict[str, str]) -> None:
     done = run(["ask", "Who won the 2022 football World Cup?", "--json"], indexed)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rag import lang
 from rag.answer import Assistant, Done, QuestionError, Sources, Token
 from rag.cite import render
 from rag.schema import Answer, Passage
@@ -144,7 +145,8 @@ def build_demo(assistant: Assistant) -> gr.Blocks:
 
 def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Load the models, then serve the chat (blocking)."""
-    # Load both models and the keyword index before the first visitor waits for them.
+    # Load the models, the language detector and the index before the first visitor waits.
+    lang.detect(EXAMPLES[0])
     assistant.retriever.retrieve(EXAMPLES[0])
     assert assistant.generator is not None
     build_demo(assistant).launch(

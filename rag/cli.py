@@ -4,7 +4,9 @@ rag setup [--with ROLE ...]      fetch and verify the model files
 rag ingest [PATH ...] [--rebuild]
 rag ask "QUESTION" [--json]
 rag chat
-rag eval --questions FILE.jsonl --out RESULTS.jsonl
+rag eval --questions FILE.jsonl --out RESULTS.jsonl [--retrieval dense] [--report DIR]
+rag report --questions FILE.jsonl --runs A.jsonl B.jsonl --out DIR
+rag bench [--quick]
 """
 
 from __future__ import annotations
@@ -271,16 +273,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except (ValueError, RuntimeError, OSError) as e:
-        # Bad input, a missing model, a refused index, a failed download: a message, no trace.
+        # Bad input, a missing model, a refused index (StoreMismatch), a failed download:
+        # a message, no trace.
         _err(f"error: {e}")
         return 1
-    except Exception as e:
-        from rag.store import StoreMismatch
-
-        if isinstance(e, StoreMismatch):
-            _err(f"error: {e}")
-            return 1
-        raise
     return result
 
 

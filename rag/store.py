@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class StoreMismatch(Exception):
+class StoreMismatch(RuntimeError):
     """The index was built with another embedding model than the one configured."""
 
 
@@ -121,18 +121,19 @@ class Store:
         # versions (repaired by the next ingest, see `documents`), never half of one.
         for i in range(0, len(nodes), self.max_batch):
             self._vector_store.add(nodes[i : i + self.max_batch])
-        stale = sorted(old_ids - {c.id for c in chunks})
-        for i in range(0, len(stale), self.max_batch):
-            self._collection.delete(ids=stale[i : i + self.max_batch])
-        self._writes += 1
+        self._delete(sorted(old_ids - {c.id for c in chunks}))
 
     def remove(self, source: str) -> int:
         """Delete every chunk of one article; returns how many there were."""
         ids = self._ids_of(source)
+        self._delete(ids)
+        return len(ids)
+
+    def _delete(self, ids: list[str]) -> None:
+        """Delete chunks by id, in batches Chroma accepts."""
         for i in range(0, len(ids), self.max_batch):
             self._collection.delete(ids=ids[i : i + self.max_batch])
         self._writes += 1
-        return len(ids)
 
     def _ids_of(self, source: str) -> list[str]:
         return list(self._collection.get(where={"source": source}, include=[])["ids"])

@@ -37,7 +37,7 @@ History = list[dict[str, str]]
 def render_passages(passages: Sequence[Passage], answer: Answer | None = None) -> str:
     """The passages as numbered source cards (HTML), quotes highlighted if an answer is given."""
     if not passages:
-        return "_No passages found._"
+        return "<i>No passages found.</i>"
     spans: dict[int, set[tuple[int, int]]] = {}
     if answer is not None:
         for c in answer.citations:

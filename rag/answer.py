@@ -19,6 +19,7 @@ from rag.build import IngestReport, Progress, ingest
 from rag.cite import CitationChecker, Verified
 from rag.config import Settings
 from rag.generate import GenerationStats
+from rag.rewrite import Turn, rewrite
 from rag.schema import Answer, Passage
 
 if TYPE_CHECKING:
@@ -30,6 +31,14 @@ if TYPE_CHECKING:
 
 class QuestionError(ValueError):
     """A question that cannot be answered as given (e.g. empty); the message is for the user."""
+
+
+@dataclass(frozen=True)
+class Rewritten:
+    """A follow-up was rewritten into this standalone question, which is what gets searched."""
+
+    question: str
+    asked: str
 
 
 @dataclass(frozen=True)
@@ -54,7 +63,7 @@ class Done:
     answer: Answer
 
 
-Event = Sources | Token | Done
+Event = Rewritten | Sources | Token | Done
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -140,6 +149,10 @@ class Assistant:
         """The indexed articles by file name."""
         return self.store.documents()
 
+    def article_text(self, source: str) -> str:
+        """The cleaned text of one indexed article ("" if it is not indexed)."""
+        return self.store.article_text(source)
+
     def remove(self, source: str) -> bool:
         """Remove one article from the index; False if it was not there."""
         return self.store.remove(source) > 0
@@ -164,25 +177,36 @@ class Assistant:
             return passages, messages, (prompts.FEWER_PASSAGES.format(n=len(passages)),)
         return passages, messages, ()
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> Answer:
         """Answer one question (blocking)."""
-        for event in self.stream(question):
+        for event in self.stream(question, history):
             if isinstance(event, Done):
                 return event.answer
         raise RuntimeError("the answer stream ended without an answer")  # pragma: no cover
 
-    def stream(self, question: str) -> Iterator[Event]:
+    def stream(self, question: str, history: Sequence[Turn] = ()) -> Iterator[Event]:
         """Answer one question, yielding Sources, then Tokens, then Done.
 
+        With a `history` of earlier turns, a follow-up question is first rewritten into a
+        standalone one (yielding Rewritten), which is then searched for and answered.
         Raises QuestionError for an empty question, before any work is done.
         """
         s = self.settings
         started = time.perf_counter()
         question, notices = prepare_question(question, s.max_question_chars)
         language = lang.detect(question)
+        timings: dict[str, float] = {}
+        asked = ""
+        if history:
+            standalone = rewrite(self.generator, history, question, language)
+            timings["rewrite_s"] = time.perf_counter() - started
+            if standalone.method != "none":
+                asked, question = question, standalone.question
+                notices += (prompts.REWRITE_NOTICE.format(question=question),)
+                yield Rewritten(question, asked)
         passages = tuple(self.retriever.retrieve(question))
         retrieved = time.perf_counter()
-        timings = {"retrieve_s": retrieved - started}
+        timings["retrieve_s"] = retrieved - started - timings.get("rewrite_s", 0.0)
         yield Sources(passages, language)
 
         def finish(verified: Verified, raw: str, extra: tuple[str, ...] = ()) -> Done:
@@ -199,6 +223,7 @@ class Assistant:
                     timings=dict(timings),
                     notices=notices + extra,
                     raw_text=raw,
+                    asked=asked,
                 )
             )
 

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         Path("index"), description="Folder of the persistent store (Chroma database)."
     )
     collection: str = Field("articles", description="Name of the Chroma collection.")
+    upload_dir: Path | None = Field(
+        None,
+        description="Folder where articles uploaded in the chat are kept; "
+        "default: `uploads/` inside index_dir.",
+    )
     models_dir: Path = Field(
         Path("models"), description="Folder where `rag setup` puts the verified model files."
     )
@@ -149,6 +154,10 @@ class Settings(BaseSettings):
     def path(self, p: Path) -> Path:
         """Resolve a configured path against `root`."""
         return p if p.is_absolute() else self.root / p
+
+    def uploads(self) -> Path:
+        """Where the chat keeps uploaded articles."""
+        return self.path(self.upload_dir or self.index_dir / "uploads")
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with some fields changed (settings are frozen)."""

@@ -36,6 +36,24 @@ Answer:"""
 
 PASSAGE_TEMPLATE = '<passage n="{n}" source="{title}">{text}</passage>'
 
+REWRITE_PROMPT = """You rewrite the user's follow-up question so that it can be understood without the conversation.
+Rules:
+- Replace pronouns and vague words with the people, companies and things they refer to in the conversation.
+- Keep every name exactly as written. Add nothing else: do not answer the question.
+- Write the question in the language the user asks for, as one line, and nothing else.
+
+Example
+Conversation:
+User: ¿Quién fundó la empresa?
+Assistant: La fundó Ana Ruiz en 2010.
+Follow-up: ¿y dónde vive ella? Write it in Spanish.
+Standalone question: ¿Dónde vive Ana Ruiz, la fundadora de la empresa?"""
+
+REWRITE_TEMPLATE = """Conversation:
+{conversation}
+Follow-up: {question} Write it in {language}.
+Standalone question:"""
+
 REFUSALS: dict[str, str] = {
     "en": "The articles don't say.",
     "es": "Los artículos no lo dicen.",
@@ -53,6 +71,7 @@ TOO_LONG = (
     "The question and the passages do not fit in the model's context; ask a shorter question."
 )
 FEWER_PASSAGES = "Only the {n} best passages fit in the model's context."
+REWRITE_NOTICE = "Searching for: {question}"
 TRIMMED_NOTICE = "Your question was {n:,} characters long; only the first {limit:,} were used."
 
 
@@ -83,3 +102,14 @@ def build_messages(
         passages=format_passages(passages), question=question.strip(), language=lang.name(language)
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def build_rewrite_messages(
+    history: Sequence[tuple[str, str]], question: str, language: str
+) -> list[dict[str, str]]:
+    """Chat messages asking for the standalone form of a follow-up; history is (q, a) pairs."""
+    conversation = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history)
+    user = REWRITE_TEMPLATE.format(
+        conversation=conversation, question=question.strip(), language=lang.name(language)
+    )
+    return [{"role": "system", "content": REWRITE_PROMPT}, {"role": "user", "content": user}]

@@ -104,6 +104,8 @@ class Answer:
     """Things the user should know: a trimmed question, dropped citations."""
     raw_text: str = ""
     """What the model wrote, before the citation check."""
+    asked: str = ""
+    """The question as the user typed it, when it was a follow-up rewritten into `question`."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

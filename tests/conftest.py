@@ -31,8 +31,10 @@ class FakeGenerator:
     model_id = "fake"
     context_size = 4096
 
-    def __init__(self, reply: str = "") -> None:
+    def __init__(self, reply: str = "", *later: str) -> None:
+        """`reply` answers the first call; `later` replies answer the next calls in order."""
         self.reply = reply
+        self.later = list(later)
         self.calls: list[list[dict[str, str]]] = []
 
     def count_tokens(self, text: str) -> int:
@@ -41,8 +43,10 @@ class FakeGenerator:
     def stream(
         self, messages: list[dict[str, str]], max_tokens: int, stats: GenerationStats | None = None
     ) -> Iterator[str]:
+        replies = [self.reply, *self.later]
+        text = replies[min(len(self.calls), len(replies) - 1)]
         self.calls.append(messages)
-        words = self.reply.split(" ")
+        words = text.split(" ")
         for i, w in enumerate(words):
             yield w if i == 0 else " " + w
         if stats is not None:

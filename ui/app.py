@@ -1,20 +1,32 @@
-"""The browser chat: a thin client of `rag.answer.Assistant.stream()`.
+"""The browser chat: a thin client of `rag.answer.Assistant`.
 
-The sources are shown as soon as retrieval is done, the answer streams token by token,
-and when the citation check has run the answer is replaced by the verified one, with the
-quoted sentences highlighted in their passages.
+A turn shows the passages as soon as retrieval is done, streams the model's answer, and
+then replaces it with the verified one. Every `[n]` of the answer is a link to its source
+card, where the quoted sentence is highlighted inside its passage and the whole article
+can be opened. Follow-ups are rewritten into standalone questions and the rewrite is
+shown. A second tab uploads articles and lists or removes the indexed ones.
+
+Safe by default: the page binds 127.0.0.1, never makes a share link, limits upload size,
+serves no folder of ours, and runs one answer at a time (others are told they wait).
 """
 
 from __future__ import annotations
 
 import html
 import logging
-from collections.abc import Iterator, Sequence
+import re
+import shutil
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag import lang
-from rag.answer import Assistant, Done, QuestionError, Sources, Token
+from rag import lang, prompts
+from rag.answer import Assistant, Done, QuestionError, Rewritten, Sources, Token
+from rag.build import IngestReport
 from rag.cite import render
+from rag.ingest import SUFFIXES
+from rag.rewrite import Turn
 from rag.schema import Answer, Passage
 
 if TYPE_CHECKING:
@@ -22,133 +34,456 @@ if TYPE_CHECKING:
 
 EXAMPLES = [
     "Why did Meta open-source Llama?",
-    "¿Qué dijo Yann LeCun sobre los modelos de código abierto?",
+    "¿Por qué Meta liberó el código de Llama?",
     "Who did Mark Zuckerberg hire to co-lead Meta Superintelligence Labs?",
     "Pourquoi Meta discute-t-elle avec Google et OpenAI ?",
 ]
 
 MAX_FILE_SIZE = "20mb"
+"""Largest upload the page accepts; bigger files are refused before they are stored."""
+
+QUEUE_SIZE = 16
+"""Requests that may wait for the model; beyond this Gradio answers "queue full"."""
+
+WAITING_TURNS = 4
+"""Turns admitted at once: one is answered, the others are told they wait."""
+
+BUSY_WAIT_S = 180.0
+"""How long a waiting question waits for the model before the asker is told to retry."""
+
+BUSY = "⏳ Another question is being answered; yours starts as soon as it is done."
+TOO_BUSY = "The assistant is busy with other questions; please ask again in a minute."
+THINKING = "…"
+
+CITE_JS = """
+() => {
+  document.addEventListener('click', (event) => {
+    const link = event.target.closest && event.target.closest('a.cite');
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const card = document.getElementById(link.getAttribute('href').slice(1));
+    if (!card) return;
+    for (let d = card.closest('details'); d; d = d.parentElement.closest('details')) d.open = true;
+    document.querySelectorAll('.source.focused').forEach((c) => c.classList.remove('focused'));
+    card.classList.add('focused');
+    card.scrollIntoView({block: 'center'});
+  }, true);
+  window.ragCitationLinks = true;
+}
+"""
+"""Clicking `[n]` opens and scrolls to its source card (Gradio opens links in a new tab)."""
+
+CSS = """
+#sources { max-height: 75vh; overflow-y: auto; }
+.source { border-left: 3px solid #ccc; padding: 4px 10px; margin: 8px 0; }
+.source.focused { border-left-color: #f59e0b; background: rgba(245, 158, 11, 0.08); }
+.source mark { background: #fde68a; color: inherit; padding: 0 2px; }
+.source blockquote { margin: 6px 0; white-space: pre-wrap; }
+.source .article { white-space: pre-wrap; max-height: 360px; overflow-y: auto; }
+.source .in-passage { background: rgba(253, 230, 138, 0.35); }
+a.cite { text-decoration: none; font-weight: 600; }
+"""
 
 log = logging.getLogger(__name__)
 
 History = list[dict[str, str]]
+"""Chat messages as Gradio shows them: {"role": ..., "content": ...}."""
+
+TurnRecord = dict[str, Any]
+"""What the page keeps of one answered turn: asked, question, answer text, sources HTML."""
+
+_MARKER = re.compile(r"\[(\d+)\]")
 
 
-def render_passages(passages: Sequence[Passage], answer: Answer | None = None) -> str:
-    """The passages as numbered source cards (HTML), quotes highlighted if an answer is given."""
+# ---------------------------------------------------------------- rendering
+
+
+def render_passages(
+    passages: Sequence[Passage],
+    answer: Answer | None = None,
+    turn: int = 1,
+    article_text: Callable[[str], str] | None = None,
+) -> str:
+    """The passages as numbered source cards (HTML), quotes highlighted if an answer is given.
+
+    Card n of turn t has the id `s{t}-{n}`, which the answer's `[n]` links point to. With
+    `article_text`, each card can open the whole article, the passage and quote marked.
+    """
     if not passages:
-        return "<i>No passages found.</i>"
+        return "<p><i>No passages found.</i></p>"
     spans: dict[int, set[tuple[int, int]]] = {}
     if answer is not None:
         for c in answer.citations:
-            p = passages[c.n - 1]
-            spans.setdefault(c.n, set()).add((c.quote_start - p.start, c.quote_end - p.start))
+            spans.setdefault(c.n, set()).add((c.quote_start, c.quote_end))
     cards = []
     for n, p in enumerate(passages, 1):
-        body, cursor = "", 0
-        for start, end in sorted(spans.get(n, set())):
-            if start < cursor:
-                continue
-            body += html.escape(p.text[cursor:start])
-            body += f"<mark>{html.escape(p.text[start:end])}</mark>"
-            cursor = end
-        body += html.escape(p.text[cursor:])
-        cited = " · cited" if n in spans else ""
+        quotes = sorted(spans.get(n, set()))
+        body = _highlight(p.text, [(s - p.start, e - p.start) for s, e in quotes])
+        cited = " · <b>cited</b>" if quotes else ""
+        full = ""
+        if article_text is not None:
+            text = article_text(p.source)
+            if text:
+                full = (
+                    "<details><summary>Full article</summary><div class='article'>"
+                    f"{_highlight(text, quotes, (p.start, p.end))}</div></details>"
+                )
         cards.append(
-            f'<div id="source-{n}"><b>[{n}] {html.escape(p.title)}</b><br>'
-            f"<small>{html.escape(p.source)} · {p.language} · characters {p.start}-{p.end}"
-            f" · relevance {p.similarity:.2f}{cited}</small>"
-            f"<blockquote>{body}</blockquote></div>"
+            f'<div class="source" id="s{turn}-{n}">'
+            f"<b>[{n}] {html.escape(p.title)}</b><br>"
+            f"<small>{html.escape(p.source)} · {html.escape(lang.name(p.language))}"
+            f" · characters {p.start}–{p.end} · relevance {p.similarity:.2f}{cited}</small>"
+            f"<blockquote>{body}</blockquote>{full}</div>"
         )
     return "\n".join(cards)
 
 
-def render_answer(answer: Answer) -> str:
-    """The verified answer, with unsupported sentences marked and notices first."""
-    parts = [f"_{html.escape(n)}_\n" for n in answer.notices]
+def _highlight(
+    text: str, marks: Sequence[tuple[int, int]], passage: tuple[int, int] | None = None
+) -> str:
+    """`text` escaped, with `marks` in <mark> and the optional `passage` span shaded."""
+    cuts = sorted({0, len(text), *(x for s, e in marks for x in (s, e)), *(passage or ())})
+    out = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        if not 0 <= start < end <= len(text):
+            continue
+        piece = html.escape(text[start:end])
+        if any(s <= start and end <= e for s, e in marks):
+            piece = f"<mark>{piece}</mark>"
+        elif passage and passage[0] <= start and end <= passage[1]:
+            piece = f"<span class='in-passage'>{piece}</span>"
+        out.append(piece)
+    return "".join(out)
+
+
+def render_answer(answer: Answer, turn: int = 1) -> str:
+    """The verified answer: notices first, `[n]` as links to cards, unsupported marked."""
+    parts = [f"_{html.escape(n, quote=False)}_\n" for n in answer.notices]
     if answer.refused or not answer.sentences:
-        parts.append(answer.text)
+        parts.append(html.escape(answer.text))
     else:
         shown = []
         for s in answer.sentences:
-            if s.supported:
-                shown.append(render([s]))
-            else:
-                shown.append(f"{s.text} ⚠️ _(not supported by the articles)_")
+            text = _link_markers(html.escape(render([s]), quote=False), turn, len(answer.passages))
+            if not s.supported:
+                text += " ⚠️ _(not supported by the articles)_"
+            shown.append(text)
         parts.append(" ".join(shown))
     return "\n".join(parts)
 
 
+def _link_markers(text: str, turn: int, count: int) -> str:
+    def link(m: re.Match[str]) -> str:
+        n = int(m.group(1))
+        return f'<a class="cite" href="#s{turn}-{n}">[{n}]</a>' if 1 <= n <= count else m[0]
+
+    return _MARKER.sub(link, text)
+
+
+def render_sources(turns: Sequence[TurnRecord], current: str = "") -> str:
+    """The sources panel: the turn in progress, then earlier turns (folded), newest first."""
+    blocks = [current] if current else []
+    for i, t in reversed(list(enumerate(turns, 1))):
+        is_open = " open" if (i == len(turns) and not current) else ""
+        blocks.append(
+            f"<details{is_open}><summary>Sources for “{html.escape(t['question'])}”</summary>"
+            f"{t['sources']}</details>"
+        )
+    return "\n".join(blocks) or "<p><i>The passages used for the answer appear here.</i></p>"
+
+
+# ---------------------------------------------------------------- one chat turn
+
+
 def respond(
-    assistant: Assistant, message: str, history: History
-) -> Iterator[tuple[History, str, str]]:
-    """One chat turn: yields (history, cleared textbox, sources panel) as the answer grows."""
+    assistant: Assistant,
+    message: str,
+    history: History,
+    turns: list[TurnRecord],
+    answering: threading.Lock | None = None,
+) -> Iterator[tuple[History, str, str, list[TurnRecord]]]:
+    """One chat turn: yields (history, cleared textbox, sources panel, turns) as it grows."""
+    lock = answering or threading.Lock()
+    if not history:  # a new conversation: earlier turns are not its context
+        turns = []
     history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-    sources = ""
+    turn = len(turns) + 1
+    earlier = [Turn(t["question"], t["answer"]) for t in turns]
+    current = ""
+
+    def show(content: str) -> tuple[History, str, str, list[TurnRecord]]:
+        history[-1] = {"role": "assistant", "content": content}
+        return [*history], "", render_sources(turns, current), turns
+
+    if not lock.acquire(blocking=False):
+        yield show(BUSY)
+        if not lock.acquire(timeout=BUSY_WAIT_S):
+            yield show(TOO_BUSY)
+            return
     try:
-        for event in assistant.stream(message):
-            if isinstance(event, Sources):
-                sources = render_passages(event.passages)
-                history[-1]["content"] = "…"
+        header, text = "", ""
+        for event in assistant.stream(message, earlier):
+            if isinstance(event, Rewritten):
+                notice = prompts.REWRITE_NOTICE.format(question=event.question)
+                header = f"_{html.escape(notice, quote=False)}_\n\n"
+                yield show(header + THINKING)
+            elif isinstance(event, Sources):
+                current = _current(render_passages(event.passages, turn=turn))
+                yield show(header + THINKING)
             elif isinstance(event, Token):
-                text = history[-1]["content"]
-                history[-1]["content"] = ("" if text == "…" else text) + event.text
+                text += event.text
+                yield show(header + html.escape(text, quote=False))
             elif isinstance(event, Done):
-                history[-1]["content"] = render_answer(event.answer)
-                sources = render_passages(event.answer.passages, event.answer)
-            yield [*history[:-1], dict(history[-1])], "", sources
+                answer = event.answer
+                cards = render_passages(answer.passages, answer, turn, assistant.article_text)
+                record = {
+                    "asked": message,
+                    "question": answer.question,
+                    "answer": answer.text,
+                    "sources": cards,
+                }
+                turns = [*turns, record]
+                current = ""
+                yield show(render_answer(answer, turn))
     except QuestionError as e:
-        history[-1]["content"] = str(e)
-        yield history, "", sources
+        yield show(str(e))
     except Exception as e:  # shown in the chat, not as a bare "Error" toast
         log.exception("answering %r failed", message)
-        history[-1]["content"] = f"Sorry, something went wrong: {e}"
-        yield history, "", sources
+        yield show(f"Sorry, something went wrong: {e}")
+    finally:
+        lock.release()
+
+
+def _current(cards: str) -> str:
+    return f"<details open><summary>Sources for this question</summary>{cards}</details>"
+
+
+# ---------------------------------------------------------------- the articles tab
+
+
+def article_rows(assistant: Assistant) -> list[list[Any]]:
+    """The indexed articles as table rows: file, title, language, chunks."""
+    docs = assistant.documents()
+    return [
+        [d.source, d.title, lang.name(d.language), d.chunks]
+        for d in sorted(docs.values(), key=lambda d: d.source)
+    ]
+
+
+def report_text(report: IngestReport) -> str:
+    """An ingest report as Markdown: a summary line, then every file that was not added."""
+    lines = [f"**{html.escape(report.summary())}**"]
+    lines += [f"- added: {html.escape(s)}" for s in report.added]
+    lines += [f"- updated: {html.escape(s)}" for s in report.updated]
+    lines += [f"- unchanged: {html.escape(s)}" for s in report.unchanged]
+    lines += [
+        f"- duplicate: {html.escape(s)} has the same text as {html.escape(twin)}"
+        for s, twin in report.duplicates
+    ]
+    lines += [
+        f"- rejected: {html.escape(Path(r.path).name)}: {html.escape(r.reason)}"
+        for r in report.rejected
+    ]
+    return "\n".join(lines)
+
+
+def add_articles(
+    assistant: Assistant,
+    files: Sequence[str | Path] | None,
+    progress: Callable[[float, str], None] | None = None,
+) -> IngestReport:
+    """Copy uploaded files into the uploads folder and index them; returns the report.
+
+    Files of other types are reported as rejected without being copied.
+    """
+    report = IngestReport()
+    keep: list[Path] = []
+    folder = assistant.settings.uploads()
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in files or []:
+        path = Path(f)
+        if path.suffix.lower() not in SUFFIXES:
+            from rag.ingest import Rejected
+
+            why = f"unsupported file type {path.suffix or '(none)'}; use {', '.join(SUFFIXES)}"
+            report.rejected.append(Rejected(path.name, why))
+            continue
+        target = folder / path.name
+        shutil.copyfile(path, target)
+        keep.append(target)
+    if not keep:
+        return report
+    say = progress or (lambda _f, _m: None)
+    done = 0
+    say(0.0, f"indexing {len(keep)} file(s)…")
+
+    def step(message: str) -> None:
+        nonlocal done
+        done += 1
+        say(min(done / len(keep), 1.0), message)
+
+    result = assistant.ingest(keep, step)
+    result.rejected[:0] = report.rejected
+    return result
+
+
+# ---------------------------------------------------------------- the page
 
 
 def build_demo(assistant: Assistant) -> gr.Blocks:
     """The chat page for one assistant."""
     import gradio as gr
 
-    with gr.Blocks(title="Ask the articles") as demo:
+    answering = threading.Lock()
+    writing = threading.Lock()
+    examples: list[Any] = [{"text": q} for q in EXAMPLES]
+
+    with gr.Blocks(title="Ask the articles", analytics_enabled=False) as demo:
         gr.Markdown(
             "## Ask the articles\nAnswers come only from the indexed news articles, in the "
-            "language you ask in; every `[n]` points to a passage shown on the right."
+            "language you ask in. Click a `[n]` to see the sentence it stands on; sentences "
+            "marked ⚠️ could not be checked against the articles."
         )
-        with gr.Row():
+        turns = gr.State([])
+        with gr.Tab("Chat"), gr.Row():
             with gr.Column(scale=3):
-                chatbot = gr.Chatbot(label="Chat", height=520)
+                chatbot = gr.Chatbot(
+                    label="Chat",
+                    height=560,
+                    examples=examples,
+                    buttons=["copy", "copy_all"],
+                    placeholder="Ask about the articles, in English, Spanish, French or "
+                    "Portuguese, or pick an example.",
+                )
                 with gr.Row():
                     box = gr.Textbox(
                         placeholder="Ask a question about the articles…",
                         show_label=False,
                         scale=5,
                         autofocus=True,
+                        elem_id="question",
                     )
-                    send = gr.Button("Ask", variant="primary", scale=1)
-                gr.Examples(EXAMPLES, inputs=box)
-                clear = gr.Button("Clear")
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                clear = gr.Button("Clear the conversation", size="sm")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
-                sources = gr.HTML("<i>The passages used for the answer appear here.</i>")
+                sources = gr.HTML(render_sources([]), elem_id="sources")
+        with gr.Tab("Articles"):
+            upload = gr.File(
+                label="Add articles (.txt, .md, .html)",
+                file_count="multiple",
+                file_types=list(SUFFIXES),
+                elem_id="upload",
+            )
+            folder = gr.UploadButton("Add a folder", file_count="directory", size="sm")
+            status = gr.Markdown(elem_id="ingest-report")
+            table = gr.Dataframe(
+                value=None,
+                headers=["File", "Title", "Language", "Chunks"],
+                interactive=False,
+                label="Indexed articles",
+                elem_id="articles",
+            )
+            with gr.Row():
+                chosen = gr.Dropdown(label="Article to remove", choices=[], scale=4)
+                remove = gr.Button("Remove", variant="stop", scale=1)
 
-        def turn(message: str, history: History) -> Iterator[tuple[Any, ...]]:
-            yield from respond(assistant, message, history or [])
+        def turn(
+            message: str, history: History, kept: list[TurnRecord]
+        ) -> Iterator[tuple[Any, ...]]:
+            yield from respond(assistant, message, history or [], kept or [], answering)
 
-        for trigger in (box.submit, send.click):
-            trigger(turn, [box, chatbot], [chatbot, box, sources], concurrency_limit=1)
-        clear.click(lambda: ([], "", ""), None, [chatbot, box, sources])
-    demo.queue(default_concurrency_limit=1, max_size=16)
+        def retry(history: History, kept: list[TurnRecord]) -> Iterator[tuple[Any, ...]]:
+            history, kept = history or [], kept or []
+            asked = next((m["content"] for m in reversed(history) if m["role"] == "user"), "")
+            if not asked:
+                return
+            last = max(i for i, m in enumerate(history) if m["role"] == "user")
+            yield from respond(assistant, asked, history[:last], kept[:-1], answering)
+
+        def pick(event: gr.SelectData) -> str:
+            value = event.value
+            return str(value.get("text", "")) if isinstance(value, dict) else str(value)
+
+        # Gradio finds the event argument by its annotation, which must be the class itself.
+        pick.__annotations__["event"] = gr.SelectData
+
+        outputs = [chatbot, box, sources, turns]
+        send.click(turn, [box, chatbot, turns], outputs, concurrency_limit=WAITING_TURNS,
+                   api_name="turn")  # fmt: skip
+        box.submit(turn, [box, chatbot, turns], outputs, concurrency_limit=WAITING_TURNS,
+                   api_visibility="private")  # fmt: skip
+        private: Any = {"api_visibility": "private", "concurrency_limit": WAITING_TURNS}
+        chatbot.example_select(pick, None, box, api_visibility="private").then(
+            turn, [box, chatbot, turns], outputs, **private
+        )
+        chatbot.retry(retry, [chatbot, turns], outputs, **private)
+
+        def reset() -> tuple[Any, ...]:
+            return [], "", render_sources([]), []
+
+        clear.click(reset, None, outputs, api_name="clear")
+        chatbot.clear(reset, None, outputs, api_visibility="private")
+
+        def listing() -> tuple[Any, Any]:
+            rows = article_rows(assistant)
+            return rows, gr.update(choices=[r[0] for r in rows], value=None)
+
+        def add(
+            files: list[str] | str | None,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 (how Gradio asks for a bar)
+        ) -> tuple[Any, ...]:
+            paths = [files] if isinstance(files, str) else files or []
+            with writing:
+                report = add_articles(assistant, paths, lambda f, m: progress(f, desc=m))
+            return (report_text(report), *listing())
+
+        def drop(source: str | None) -> tuple[Any, ...]:
+            if not source:
+                return ("Pick an article to remove.", *listing())
+            with writing:
+                gone = assistant.remove(source)
+            said = f"Removed {source}." if gone else f"{source} was not indexed."
+            return (html.escape(said), *listing())
+
+        upload.upload(add, upload, [status, table, chosen], api_name="add")
+        folder.upload(add, folder, [status, table, chosen], api_visibility="private")
+        remove.click(drop, chosen, [status, table, chosen], api_name="remove")
+        demo.load(listing, None, [table, chosen], api_visibility="private")
+    demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     blocks: gr.Blocks = demo
     return blocks
 
 
-def launch(assistant: Assistant, host: str = "127.0.0.1", port: int = 7860) -> None:
+def launch_options(assistant: Assistant) -> dict[str, Any]:
+    """The keyword arguments `Blocks.launch` gets: local only, bounded, nothing of ours served."""
+    s = assistant.settings
+    return {
+        "server_name": s.host,
+        "server_port": s.port,
+        "share": False,
+        "max_file_size": MAX_FILE_SIZE,
+        "allowed_paths": [],
+        "blocked_paths": [str(s.path(s.index_dir)), str(s.path(s.models_dir)), str(s.root)],
+        "ssr_mode": False,
+        "mcp_server": False,
+        "enable_monitoring": False,
+        "show_error": False,
+        "js": CITE_JS,
+        "css": CSS,
+    }
+
+
+def launch(assistant: Assistant, host: str | None = None, port: int | None = None) -> None:
     """Load the models, then serve the chat (blocking)."""
     # Load the models, the language detector and the index before the first visitor waits.
     lang.detect(EXAMPLES[0])
     assistant.retriever.retrieve(EXAMPLES[0])
     assert assistant.generator is not None
-    build_demo(assistant).launch(
-        server_name=host, server_port=port, share=False, max_file_size=MAX_FILE_SIZE
-    )
+    options = launch_options(assistant)
+    if host:
+        options["server_name"] = host
+    if port:
+        options["server_port"] = port
+    build_demo(assistant).launch(**options)

@@ -69,7 +69,8 @@ def test_a_follow_up_is_rewritten_and_the_rewrite_shown(corpus_assistant: Assist
     updates = list(respond(corpus_assistant, "and why did critics object?", history, turns))
     assert any(f"Searching for: {rewritten}" in bot_text(u[0]) for u in updates[:2])
     rewrite_prompt = fake.calls[0][-1]["content"]
-    assert QUESTION in rewrite_prompt and "and why did critics object?" in rewrite_prompt
+    assert QUESTION in rewrite_prompt
+    assert "and why did critics object?" in rewrite_prompt
     answer_prompt = fake.calls[1][-1]["content"]
     assert f"Question: {rewritten}" in answer_prompt, "the model answers the standalone question"
     *_, (final, _, sources, turns) = updates
@@ -145,7 +146,9 @@ def test_uploaded_articles_are_indexed_reported_listed_and_removable(
     assert "unsupported file type .png" in report.rejected[0].reason
     assert seen[0] == 0.0 and seen[-1] == 1.0, "the progress bar goes from 0 to 1"
     text = report_text(report)
-    assert "1 added" in text and "same text as robots.txt" in text and "photo.png" in text
+    assert "1 added" in text
+    assert "same text as robots.txt" in text
+    assert "photo.png" in text
     assert (settings.uploads() / "robots.txt").exists(), "uploads are kept with the index"
 
     rows = article_rows(assistant)

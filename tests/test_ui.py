@@ -77,7 +77,8 @@ def test_a_follow_up_is_rewritten_and_the_rewrite_shown(corpus_assistant: Assist
     assert len(final) == 4
     assert turns[-1]["asked"] == "and why did critics object?"
     assert turns[-1]["question"] == rewritten
-    assert 'id="s2-1"' in sources and 'id="s1-1"' in sources, "earlier sources stay reachable"
+    assert 'id="s2-1"' in sources
+    assert 'id="s1-1"' in sources, "earlier sources stay reachable"
 
 
 def test_a_new_conversation_does_not_rewrite(corpus_assistant: Assistant) -> None:
@@ -144,7 +145,8 @@ def test_uploaded_articles_are_indexed_reported_listed_and_removable(
     assert report.added == ["robots.txt"]
     assert report.duplicates == [("copy.txt", "robots.txt")]
     assert "unsupported file type .png" in report.rejected[0].reason
-    assert seen[0] == 0.0 and seen[-1] == 1.0, "the progress bar goes from 0 to 1"
+    assert seen[0] == 0.0, "the progress bar starts at 0"
+    assert seen[-1] == 1.0
     text = report_text(report)
     assert "1 added" in text
     assert "same text as robots.txt" in text

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything into .venv/, fetch and verify the models, then
 #   ./run.sh chat   index the bundled articles and start the chat on http://127.0.0.1:7860
-#   ./run.sh test   run the linters, the type checker and the test suite
+#   ./run.sh test   run the linters, the type checker and the test suite (installs Debian's
+#                   Chromium first if it is missing: the browser tests drive it)
 # Safe to run again: each step reuses what is already there.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -57,6 +58,19 @@ if [ "$mode" = chat ]; then
     .venv/bin/rag ingest
     step "starting the chat on http://127.0.0.1:7860 (Ctrl-C stops it)"
     exec .venv/bin/rag chat
+fi
+if ! command -v chromium >/dev/null; then
+    step "installing Chromium for the browser tests (Debian packages chromium, chromium-driver)"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
+        sudo apt-get update -qq >/dev/null
+        sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+    else
+        echo "error: the browser tests need Chromium (Debian: apt-get install chromium)" >&2
+        exit 1
+    fi
 fi
 step "ruff"
 .venv/bin/ruff check .

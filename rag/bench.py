@@ -278,25 +278,45 @@ def bench_feedback(
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        firsts, totals = [], []
+        firsts, totals, follow_firsts, follow_totals = [], [], [], []
         for i in range(runs):
-            t0 = time.perf_counter()
             question = OTHER_QUESTIONS[-1 - i % len(OTHER_QUESTIONS)]
-            job = client.submit(question, [], api_name="/turn")
-            first = None
-            for update in job:
-                if first is None and "source-1" in str(update[2]):
-                    first = time.perf_counter() - t0
-            job.result()
-            totals.append(time.perf_counter() - t0)
-            firsts.append(first if first is not None else totals[-1])
+            first, total, history = _chat_turn(client, question, [])
+            firsts.append(first)
+            totals.append(total)
+            first, total, _ = _chat_turn(client, FOLLOW_UP, history)
+            follow_firsts.append(first)
+            follow_totals.append(total)
             say(
-                f"  chat run {i + 1}: sources after {firsts[-1]:.2f} s, "
-                f"answer after {totals[-1]:.1f} s"
+                f"  chat run {i + 1}: sources after {firsts[-1]:.2f} s, answer after "
+                f"{totals[-1]:.1f} s; follow-up: sources after {follow_firsts[-1]:.1f} s, "
+                f"answer after {follow_totals[-1]:.1f} s"
             )
     finally:
         demo.close()
-    return {"sources_shown_s": stats(firsts), "answer_done_s": stats(totals)}
+    return {
+        "sources_shown_s": stats(firsts),
+        "answer_done_s": stats(totals),
+        "follow_up_sources_shown_s": stats(follow_firsts),
+        "follow_up_answer_done_s": stats(follow_totals),
+    }
+
+
+FOLLOW_UP = "and why did they do that?"
+"""A follow-up that needs the rewrite (a pronoun, a leading "and")."""
+
+
+def _chat_turn(client: Any, question: str, history: Any) -> tuple[float, float, Any]:
+    """One chat turn over HTTP: (seconds to sources on screen, seconds to answer, history)."""
+    t0 = time.perf_counter()
+    job = client.submit(question, history, api_name="/turn")
+    first = None
+    for update in job:
+        if first is None and 'class="source"' in str(update[2]):
+            first = time.perf_counter() - t0
+    result = job.result()
+    total = time.perf_counter() - t0
+    return (first if first is not None else total), total, result[0]
 
 
 # ---------------------------------------------------------------- the report
@@ -386,6 +406,9 @@ def to_markdown(result: dict[str, Any], command: str) -> str:
             "",
             f"- sources on screen after {_s(fb['sources_shown_s'])} s; "
             f"answer complete after {_s(fb['answer_done_s'])} s",
+            f'- a follow-up ("{FOLLOW_UP}", rewritten first): sources after '
+            f"{_s(fb['follow_up_sources_shown_s'])} s; answer complete after "
+            f"{_s(fb['follow_up_answer_done_s'])} s",
             "",
         ]
     lines += [

@@ -89,3 +89,56 @@ def tiny_generator():  # type: ignore[no-untyped-def]
     from rag.generate import LlamaCppGenerator
 
     return LlamaCppGenerator(TINY_MODEL, context=2048)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real chat, as `./run.sh chat` starts it (default model), over the bundled corpus.
+
+    Runs `rag ingest` and `rag chat` in subprocesses with an index of their own; yields the
+    page's URL and stops the server at the end of the session.
+    """
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    index = tmp_path_factory.mktemp("chat-index")
+    env = {**os.environ, "RAG_INDEX_DIR": str(index)}
+    rag = str(Path(sys.executable).parent / "rag")
+    done = subprocess.run([rag, "ingest"], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = index.parent / "chat.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [rag, "chat", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, f"the chat exited: {log_path.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "the chat did not start within 300 s"
+            try:
+                with urllib.request.urlopen(url, timeout=5) as page:
+                    if page.status == 200:
+                        break
+            except OSError:
+                time.sleep(1)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()

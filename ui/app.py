@@ -75,7 +75,6 @@ CITE_JS = """
 """Clicking `[n]` opens and scrolls to its source card (Gradio opens links in a new tab)."""
 
 CSS = """
-#sources { max-height: 75vh; overflow-y: auto; }
 .source { border-left: 3px solid #ccc; padding: 4px 10px; margin: 8px 0; }
 .source.focused { border-left-color: #f59e0b; background: rgba(245, 158, 11, 0.08); }
 .source mark { background: #fde68a; color: inherit; padding: 0 2px; }
@@ -368,7 +367,7 @@ def build_demo(assistant: Assistant) -> gr.Blocks:
                 clear = gr.Button("Clear the conversation", size="sm")
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
-                sources = gr.HTML(render_sources([]), elem_id="sources")
+                sources = gr.HTML(render_sources([]), elem_id="sources", max_height=760)
         with gr.Tab("Articles"):
             upload = gr.File(
                 label="Add articles (.txt, .md, .html)",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -100,29 +102,35 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real chat, as `./run.sh chat` starts it (default model), over the bundled corpus.
+@dataclass
+class ChatServer:
+    """A `rag chat` process serving the bundled corpus."""
 
-    Runs `rag ingest` and `rag chat` in subprocesses with an index of their own; yields the
-    page's URL and stops the server at the end of the session.
+    url: str
+    pid: int
+
+
+@contextmanager
+def serve_chat(folder: Path, **env: str) -> Iterator[ChatServer]:
+    """Run `rag ingest` and `rag chat` as a user does, with an index in `folder`.
+
+    `env` adds RAG_* settings (e.g. the model). The server is stopped on exit.
     """
     import subprocess
     import sys
     import time
     import urllib.request
 
-    index = tmp_path_factory.mktemp("chat-index")
-    env = {**os.environ, "RAG_INDEX_DIR": str(index)}
+    environ = {**os.environ, "RAG_INDEX_DIR": str(folder / "index"), **env}
     rag = str(Path(sys.executable).parent / "rag")
-    done = subprocess.run([rag, "ingest"], env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run([rag, "ingest"], env=environ, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    log_path = index.parent / "chat.log"
+    log_path = folder / "chat.log"
     with log_path.open("w") as log:
         server = subprocess.Popen(
-            [rag, "chat", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT
+            [rag, "chat", "--port", str(port)], env=environ, stdout=log, stderr=subprocess.STDOUT
         )
     try:
         deadline = time.monotonic() + 300
@@ -135,10 +143,25 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                         break
             except OSError:
                 time.sleep(1)
-        yield url
+        yield ChatServer(url, server.pid)
     finally:
         server.terminate()
         try:
             server.wait(30)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.fixture(scope="session")
+def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The real chat, as `./run.sh chat` starts it (default model); yields its URL."""
+    with serve_chat(tmp_path_factory.mktemp("chat")) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="session")
+def tiny_chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatServer]:
+    """The real chat with the tiny model: the real runtime where answer quality is not tested."""
+    folder = tmp_path_factory.mktemp("tiny-chat")
+    with serve_chat(folder, RAG_LLM_MODEL=str(TINY_MODEL), RAG_MAX_ANSWER_TOKENS="64") as server:
+        yield server

@@ -84,7 +84,7 @@ def test_a_follow_up_is_rewritten_and_the_rewrite_shown(corpus_assistant: Assist
 def test_a_new_conversation_does_not_rewrite(corpus_assistant: Assistant) -> None:
     fake = FakeGenerator(REPLY)
     corpus_assistant._generator = fake
-    old = [{"asked": QUESTION, "question": QUESTION, "answer": "x", "sources": ""}]
+    old = [{"n": 1, "asked": QUESTION, "question": QUESTION, "answer": "x", "sources": ""}]
     list(respond(corpus_assistant, "and what about it?", [], old))
     assert len(fake.calls) <= 1, "no rewrite call: an empty chat starts a new conversation"
 

@@ -51,6 +51,9 @@ WAITING_TURNS = 4
 BUSY_WAIT_S = 180.0
 """How long a waiting question waits for the model before the asker is told to retry."""
 
+KEPT_TURNS = 8
+"""Turns whose sources stay on the page (and in the session's memory); older ones fold away."""
+
 BUSY = "⏳ Another question is being answered; yours starts as soon as it is done."
 TOO_BUSY = "The assistant is busy with other questions; please ask again in a minute."
 THINKING = "…"
@@ -90,7 +93,7 @@ History = list[dict[str, str]]
 """Chat messages as Gradio shows them: {"role": ..., "content": ...}."""
 
 TurnRecord = dict[str, Any]
-"""What the page keeps of one answered turn: asked, question, answer text, sources HTML."""
+"""What the page keeps of one answered turn: n, asked, question, answer text, sources HTML."""
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -184,7 +187,7 @@ def render_sources(turns: Sequence[TurnRecord], current: str = "") -> str:
     """The sources panel: the turn in progress, then earlier turns (folded), newest first."""
     blocks = [current] if current else []
     for i, t in reversed(list(enumerate(turns, 1))):
-        is_open = " open" if (i == len(turns) and not current) else ""
+        is_open = " open" if (i == len(turns) and not current) else ""  # the newest one
         blocks.append(
             f"<details{is_open}><summary>Sources for “{html.escape(t['question'])}”</summary>"
             f"{t['sources']}</details>"
@@ -207,7 +210,7 @@ def respond(
     if not history:  # a new conversation: earlier turns are not its context
         turns = []
     history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
-    turn = len(turns) + 1
+    turn = turns[-1]["n"] + 1 if turns else 1
     earlier = [Turn(t["question"], t["answer"]) for t in turns]
     current = ""
 
@@ -237,12 +240,13 @@ def respond(
                 answer = event.answer
                 cards = render_passages(answer.passages, answer, turn, assistant.article_text)
                 record = {
+                    "n": turn,
                     "asked": message,
                     "question": answer.question,
                     "answer": answer.text,
                     "sources": cards,
                 }
-                turns = [*turns, record]
+                turns = [*turns, record][-KEPT_TURNS:]
                 current = ""
                 yield show(render_answer(answer, turn))
     except QuestionError as e:

@@ -1,5 +1,8 @@
 """Many chat sessions at once against a running chat, through `gradio_client`.
 
+`serve_chat` starts the chat as a user does (`rag ingest`, then `rag chat`) in a folder of
+its own; `run_load` drives it.
+
 Each session is its own client (its own Gradio session) asking questions back to back for
 a while. Every request ends one of three ways: answered (an answer or "the articles don't
 say"), told busy (the page's busy message, or Gradio's "queue full"), or an error. The
@@ -8,10 +11,12 @@ server's memory is sampled from /proc while this runs, to show whether it grows 
 
 from __future__ import annotations
 
+import os
 import statistics
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +69,54 @@ class LoadResult:
         }
 
 
+@dataclass
+class ChatServer:
+    """A `rag chat` process serving the bundled corpus."""
+
+    url: str
+    pid: int
+
+
+@contextmanager
+def serve_chat(folder: Path, port: int, env: dict[str, str] | None = None) -> Iterator[ChatServer]:
+    """Run `rag ingest` and `rag chat` as a user does, with an index in `folder`.
+
+    `env` adds RAG_* settings (e.g. the model). The server is stopped on exit.
+    """
+    import subprocess
+    import sys
+    import urllib.request
+
+    environ = {**os.environ, "RAG_INDEX_DIR": str(folder / "index"), **(env or {})}
+    rag = str(Path(sys.executable).parent / "rag")
+    done = subprocess.run([rag, "ingest"], env=environ, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    url = f"http://127.0.0.1:{port}"
+    log_path = folder / "chat.log"
+    with log_path.open("w") as log:
+        server = subprocess.Popen(
+            [rag, "chat", "--port", str(port)], env=environ, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, f"the chat exited: {log_path.read_text()[-2000:]}"
+            assert time.monotonic() < deadline, "the chat did not start within 300 s"
+            try:
+                with urllib.request.urlopen(url, timeout=5) as page:
+                    if page.status == 200:
+                        break
+            except OSError:
+                time.sleep(1)
+        yield ChatServer(url, server.pid)
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 def rss_mb(pid: int) -> float:
     """Resident memory of process `pid` in MB (0 if it is gone)."""
     try:
@@ -84,7 +137,8 @@ def classify(reply: str) -> str:
     return "answered"
 
 
-def _text(message: dict[str, Any]) -> str:
+def message_text(message: dict[str, Any]) -> str:
+    """A chat message's text, whatever shape the client gives its content."""
     content = message.get("content", "")
     if isinstance(content, str):
         return content
@@ -118,8 +172,8 @@ def run_load(
             t0 = time.perf_counter()
             try:
                 history, _, _ = client.predict(question, [], api_name="/turn")
-                kind = classify(_text(history[-1]))
-                detail = _text(history[-1])[:200]
+                kind = classify(message_text(history[-1]))
+                detail = message_text(history[-1])[:200]
             except Exception as e:  # any failure of the request counts, busy or not
                 detail = f"{type(e).__name__}: {e}"
                 kind = "busy" if any(m in str(e).lower() for m in ("queue is full",)) else "error"

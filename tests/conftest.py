@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,6 +19,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from rag.config import PROJECT_ROOT, Settings  # noqa: E402
 from rag.generate import GenerationStats  # noqa: E402
+from rag.load import ChatServer, serve_chat  # noqa: E402
 
 CORPUS = PROJECT_ROOT / "corpus"
 MODELS = PROJECT_ROOT / "models"
@@ -102,60 +101,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@dataclass
-class ChatServer:
-    """A `rag chat` process serving the bundled corpus."""
-
-    url: str
-    pid: int
-
-
-@contextmanager
-def serve_chat(folder: Path, **env: str) -> Iterator[ChatServer]:
-    """Run `rag ingest` and `rag chat` as a user does, with an index in `folder`.
-
-    `env` adds RAG_* settings (e.g. the model). The server is stopped on exit.
-    """
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-
-    environ = {**os.environ, "RAG_INDEX_DIR": str(folder / "index"), **env}
-    rag = str(Path(sys.executable).parent / "rag")
-    done = subprocess.run([rag, "ingest"], env=environ, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log_path = folder / "chat.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [rag, "chat", "--port", str(port)], env=environ, stdout=log, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None, f"the chat exited: {log_path.read_text()[-2000:]}"
-            assert time.monotonic() < deadline, "the chat did not start within 300 s"
-            try:
-                with urllib.request.urlopen(url, timeout=5) as page:
-                    if page.status == 200:
-                        break
-            except OSError:
-                time.sleep(1)
-        yield ChatServer(url, server.pid)
-    finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
-
 @pytest.fixture(scope="session")
 def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The real chat, as `./run.sh chat` starts it (default model); yields its URL."""
-    with serve_chat(tmp_path_factory.mktemp("chat")) as server:
+    with serve_chat(tmp_path_factory.mktemp("chat"), port=free_port()) as server:
         yield server.url
 
 
@@ -163,5 +112,6 @@ def chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def tiny_chat_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChatServer]:
     """The real chat with the tiny model: the real runtime where answer quality is not tested."""
     folder = tmp_path_factory.mktemp("tiny-chat")
-    with serve_chat(folder, RAG_LLM_MODEL=str(TINY_MODEL), RAG_MAX_ANSWER_TOKENS="64") as server:
+    tiny = {"RAG_LLM_MODEL": str(TINY_MODEL), "RAG_MAX_ANSWER_TOKENS": "64"}
+    with serve_chat(folder, port=free_port(), env=tiny) as server:
         yield server

@@ -11,17 +11,11 @@ from typing import Any
 
 import pytest
 
+from rag.load import message_text
+
 pytestmark = pytest.mark.slow
 
 QUESTION = "Why did Meta open-source Llama?"
-
-
-def text_of(message: dict[str, Any]) -> str:
-    """A chat message's text, whatever shape the client gives its content."""
-    content = message["content"]
-    if isinstance(content, str):
-        return content
-    return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +31,10 @@ def test_a_turn_streams_sources_before_the_cited_answer(client: Any) -> None:
     assert len(updates) >= 3, "the answer streams: several updates per turn"
     first_history, _, first_sources = updates[0]
     assert 'class="source"' in first_sources
-    assert "cite" not in text_of(first_history[-1]), "sources come before the answer"
+    assert "cite" not in message_text(first_history[-1]), "sources come before the answer"
     history, box, sources = updates[-1]
     assert box == ""
-    answer = text_of(history[-1])
+    answer = message_text(history[-1])
     assert '<a class="cite" href="#s1-' in answer
     assert "<mark>" in sources
 
@@ -48,7 +42,7 @@ def test_a_turn_streams_sources_before_the_cited_answer(client: Any) -> None:
 def test_a_follow_up_is_rewritten_and_the_rewrite_is_shown(client: Any) -> None:
     history, _, _ = client.predict(QUESTION, [], api_name="/turn")
     history, _, sources = client.predict("and why did critics object?", history, api_name="/turn")
-    answer = text_of(history[-1])
+    answer = message_text(history[-1])
     assert "Searching for:" in answer
     searched = answer.split("Searching for:")[1].split("\n")[0]
     assert "Meta" in searched or "Llama" in searched, "the rewrite names what was meant"

@@ -403,7 +403,9 @@ def build_demo(assistant: Assistant) -> gr.Blocks:
             if not asked:
                 return
             last = max(i for i, m in enumerate(history) if m["role"] == "user")
-            yield from respond(assistant, asked, history[:last], kept[:-1], answering)
+            if kept and kept[-1]["asked"] == asked:  # that turn is answered again
+                kept = kept[:-1]
+            yield from respond(assistant, asked, history[:last], kept, answering)
 
         def pick(event: gr.SelectData) -> str:
             value = event.value

@@ -173,6 +173,7 @@ def warm_up(assistant: Assistant) -> None:
 
 def create_app(assistant: Assistant) -> "FastAPI":
     """The API over `assistant` (call `warm_up` first to have the models loaded)."""
+    import httpx
     from fastapi import FastAPI, File, HTTPException, UploadFile
     from fastapi.responses import JSONResponse, StreamingResponse
     from starlette.requests import Request
@@ -193,7 +194,9 @@ def create_app(assistant: Assistant) -> "FastAPI":
 
     app.add_exception_handler(QuestionError, error(422))  # the message is for the asker
     app.add_exception_handler(ModelServerError, error(502))
-    app.add_exception_handler(ConnectionError, error(503))  # the Chroma server is down
+    # The Chroma server cannot be reached: when connecting, or (httpx's error) later on.
+    app.add_exception_handler(ConnectionError, error(503))
+    app.add_exception_handler(httpx.TransportError, error(503))
     app.add_exception_handler(StoreMismatch, error(503))
 
     @app.get("/health", tags=["operations"])
@@ -244,7 +247,7 @@ def create_app(assistant: Assistant) -> "FastAPI":
                         yield _sse("token", {"text": event.text})
                     elif isinstance(event, Done):
                         yield _sse("answer", answer_out(event.answer).model_dump())
-            except (ModelServerError, ConnectionError) as e:
+            except (ModelServerError, ConnectionError, httpx.TransportError) as e:
                 yield _sse("error", {"detail": str(e)})
 
         return StreamingResponse(

@@ -291,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from httpx import TransportError  # a Chroma server that went away (store_backend http)
+
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
@@ -305,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Bad input, a missing model, a refused index (StoreMismatch), a failed download:
         # a message, no trace.
         _err(f"error: {e}")
+        return 1
+    except TransportError as e:
+        _err(f"error: the Chroma server stopped answering: {e}")
         return 1
     return result
 

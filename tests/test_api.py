@@ -8,10 +8,10 @@ an OpenAI-compatible model server, chosen by environment variables only.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +128,12 @@ def test_ask_returns_the_contract_with_structured_citations(
     assert body["question"] == ANSWERABLE
     assert body["language"] == "en"
     assert body["retrieved"]
+    # The tiny model, greedy, cites this one; each citation resolves to a quoted sentence.
+    assert not body["refused"]
+    assert body["citations"]
+    for c in body["citations"]:
+        assert c["quote"]
+        assert c["source"] in {p.name for p in ARTICLES}
     refused = api.post("/ask", json={"question": UNRELATED}).json()
     check_answer(refused)
     assert refused["refused"]
@@ -187,11 +193,12 @@ def test_delete_an_article(api: httpx.Client, ingested: dict[str, Any]) -> None:
 
 
 def test_scaled_out_chroma_server_and_model_server(tmp_path: Path) -> None:
-    """The same API, switched by environment variables to the two servers."""
-    with (
-        chroma_server(tmp_path / "chroma") as chroma_port,
-        llama_server(TINY_MODEL, tmp_path / "llm", api_key="k") as base_url,
-    ):
+    """The same API, switched by environment variables to the two servers; either server
+    going away is a clear 5xx, not a stack trace."""
+    key = "key-that-must-not-be-logged"
+    with ExitStack() as chroma, ExitStack() as llm:
+        chroma_port = chroma.enter_context(chroma_server(tmp_path / "chroma"))
+        base_url = llm.enter_context(llama_server(TINY_MODEL, tmp_path / "llm", api_key=key))
         port, server = serve(
             tmp_path,
             {
@@ -201,7 +208,7 @@ def test_scaled_out_chroma_server_and_model_server(tmp_path: Path) -> None:
                 "RAG_LLM_BACKEND": "openai",
                 "RAG_LLM_BASE_URL": base_url,
                 "RAG_LLM_MODEL_NAME": "tiny",
-                "RAG_LLM_API_KEY": "k",
+                "RAG_LLM_API_KEY": key,
             },
         )
         with server, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as api:
@@ -215,5 +222,15 @@ def test_scaled_out_chroma_server_and_model_server(tmp_path: Path) -> None:
             assert [n for n, _ in events][0] == "sources"
             assert "token" in [n for n, _ in events]
             check_answer(events[-1][1])
+
+            llm.close()  # the model server goes away
+            down = api.post("/ask", json={"question": ANSWERABLE})
+            assert down.status_code == 502
+            assert "cannot reach the model server" in down.json()["detail"]
+            chroma.close()  # and the Chroma server
+            gone = api.get("/articles")
+            assert gone.status_code == 503
+            assert gone.json()["detail"]
     assert not (tmp_path / "index").exists()  # nothing was written to the local disk
-    assert os.path.exists(tmp_path / "chroma" / "data")
+    assert (tmp_path / "chroma" / "data").exists()
+    assert key not in (tmp_path / "serve.log").read_text(errors="replace")

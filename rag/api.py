@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from rag import lang
 from rag.answer import Assistant, Done, QuestionError, Sources, Token, prepare_question
-from rag.evaluate import result_row
+from rag.evaluate import passage_rows, result_row
 from rag.generate import ModelServerError
 from rag.schema import Answer, Passage
 from rag.store import StoreMismatch
@@ -54,12 +54,14 @@ class RetrievedOut(BaseModel):
 
 class PassageOut(BaseModel):
     n: int = Field(description="The number the answer cites this passage by.")
+    chunk_id: str
     source: str
     title: str
     language: str
     text: str
     start: int = Field(description="Character offsets of the passage in the article text.")
     end: int
+    score: float = Field(description="Fused retrieval score (higher is better).")
     similarity: float = Field(description="Cosine similarity to the question.")
 
 
@@ -116,19 +118,7 @@ class HealthOut(BaseModel):
 
 
 def passage_out(passages: tuple[Passage, ...]) -> list[PassageOut]:
-    return [
-        PassageOut(
-            n=i,
-            source=p.source,
-            title=p.title,
-            language=p.language,
-            text=p.text,
-            start=p.start,
-            end=p.end,
-            similarity=round(p.similarity, 4),
-        )
-        for i, p in enumerate(passages, 1)
-    ]
+    return [PassageOut(n=i, **row) for i, row in enumerate(passage_rows(passages), 1)]
 
 
 def answer_out(answer: Answer) -> AnswerOut:
@@ -186,9 +176,9 @@ def create_app(assistant: Assistant) -> "FastAPI":
         summary="Cited answers from the indexed news articles.",
     )
 
-    def error(status: int) -> Any:
+    def error(status: int, prefix: str = "") -> Any:
         async def handler(_request: Request, exc: Exception) -> JSONResponse:
-            return JSONResponse(status_code=status, content={"detail": str(exc)})
+            return JSONResponse(status_code=status, content={"detail": f"{prefix}{exc}"})
 
         return handler
 
@@ -196,7 +186,9 @@ def create_app(assistant: Assistant) -> "FastAPI":
     app.add_exception_handler(ModelServerError, error(502))
     # The Chroma server cannot be reached: when connecting, or (httpx's error) later on.
     app.add_exception_handler(ConnectionError, error(503))
-    app.add_exception_handler(httpx.TransportError, error(503))
+    app.add_exception_handler(
+        httpx.TransportError, error(503, "the Chroma server stopped answering: ")
+    )
     app.add_exception_handler(StoreMismatch, error(503))
 
     @app.get("/health", tags=["operations"])
@@ -247,8 +239,10 @@ def create_app(assistant: Assistant) -> "FastAPI":
                         yield _sse("token", {"text": event.text})
                     elif isinstance(event, Done):
                         yield _sse("answer", answer_out(event.answer).model_dump())
-            except (ModelServerError, ConnectionError, httpx.TransportError) as e:
+            except (ModelServerError, ConnectionError) as e:
                 yield _sse("error", {"detail": str(e)})
+            except httpx.TransportError as e:
+                yield _sse("error", {"detail": f"the Chroma server stopped answering: {e}"})
 
         return StreamingResponse(
             events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}

@@ -3,11 +3,12 @@
 #   ./run.sh chat   index the bundled articles and start the chat on http://127.0.0.1:7860
 #   ./run.sh test   run the linters, the type checker and the test suite (installs Debian's
 #                   Chromium first if it is missing: the browser tests drive it)
+#   ./run.sh setup  only install and fetch the models (e.g. to build a container image)
 # Safe to run again: each step reuses what is already there.
 set -euo pipefail
 cd "$(dirname "$0")"
 mode=${1:-chat}
-case $mode in chat | test) ;; *) echo "usage: $0 chat|test" >&2; exit 2 ;; esac
+case $mode in chat | test | setup) ;; *) echo "usage: $0 chat|test|setup" >&2; exit 2 ;; esac
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 export PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -52,6 +53,7 @@ fi
 
 step "fetching and verifying the models"
 if [ "$mode" = test ]; then .venv/bin/rag setup --with llm-tiny; else .venv/bin/rag setup; fi
+[ "$mode" = setup ] && exit 0
 
 if [ "$mode" = chat ]; then
     step "indexing the bundled articles (corpus/)"

@@ -4,6 +4,7 @@ rag setup [--with ROLE ...]      fetch and verify the model files
 rag ingest [PATH ...] [--rebuild]
 rag ask "QUESTION" [--json]
 rag chat
+rag serve [--host HOST] [--port PORT]
 rag eval --questions FILE.jsonl --out RESULTS.jsonl [--retrieval dense] [--report DIR]
 rag report --questions FILE.jsonl --runs A.jsonl B.jsonl --out DIR
 rag bench [--quick]
@@ -42,7 +43,15 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from rag.answer import Assistant
 
-    if args.rebuild:
+    if args.rebuild and settings.store_backend == "http":
+        from rag.models import store_location
+        from rag.store import ChromaServer, drop_collection
+
+        server = store_location(settings)
+        assert isinstance(server, ChromaServer)
+        if drop_collection(server, settings.collection):
+            _err(f"removed collection {settings.collection!r} from {server}")
+    elif args.rebuild:
         target = settings.path(settings.index_dir) / "chroma"
         if target.exists():
             shutil.rmtree(target)
@@ -111,6 +120,21 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
     _err("loading the models (about 20 s on two cores)…")
     launch(assistant, host=settings.host, port=args.port or settings.port)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from rag.answer import Assistant
+    from rag.api import create_app, warm_up
+
+    assistant = Assistant(settings)
+    _err("loading the models…")
+    warm_up(assistant)
+    host, port = args.host or settings.host, args.port or settings.api_port
+    _err(f"API on http://{host}:{port} (schema: /openapi.json, docs: /docs)")
+    uvicorn.run(create_app(assistant), host=host, port=port)
     return 0
 
 
@@ -224,6 +248,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None)
     p.set_defaults(func=cmd_chat)
 
+    p = sub.add_parser("serve", help="start the HTTP API (ask, ingest, articles, health)")
+    p.add_argument("--host", default=None, help="address to bind (default: settings host)")
+    p.add_argument("--port", type=int, default=None, help="default: settings api_port")
+    p.set_defaults(func=cmd_serve)
+
     p = sub.add_parser("eval", help="answer every question of a JSONL file")
     p.add_argument("--questions", required=True, help="JSONL with at least `id` and `question`")
     p.add_argument("--out", required=True, help="where to write one JSON result per line")
@@ -262,6 +291,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from httpx import TransportError  # a Chroma server that went away (store_backend http)
+
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
@@ -276,6 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Bad input, a missing model, a refused index (StoreMismatch), a failed download:
         # a message, no trace.
         _err(f"error: {e}")
+        return 1
+    except TransportError as e:
+        _err(f"error: the Chroma server stopped answering: {e}")
         return 1
     return result
 

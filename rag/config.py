@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +21,8 @@ from pydantic_settings import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRETS = frozenset({"llm_api_key", "chroma_headers"})
+"""Fields read from the environment only: a TOML file gets shared and committed."""
 
 
 class Settings(BaseSettings):
@@ -43,6 +45,21 @@ class Settings(BaseSettings):
         description="Folder where articles uploaded in the chat are kept; "
         "default: `uploads/` inside index_dir.",
     )
+    store_backend: Literal["embedded", "http"] = Field(
+        "embedded",
+        description="`embedded`: Chroma on disk in `index_dir`, in this process. `http`: a "
+        "Chroma server (`chroma run`, or Chroma's Docker image) at `chroma_host`:`chroma_port`, "
+        "which several chat/API processes on several machines can share.",
+    )
+    chroma_host: str = Field("localhost", description="Chroma server host (store_backend http).")
+    chroma_port: int = Field(8000, description="Chroma server port (store_backend http).")
+    chroma_ssl: bool = Field(False, description="Talk to the Chroma server over HTTPS.")
+    chroma_headers: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="HTTP headers sent to the Chroma server, e.g. its auth token "
+        '(`{"Authorization": "Bearer ..."}`, as JSON in `RAG_CHROMA_HEADERS`). A secret: '
+        "environment only, never read from the TOML file, never printed.",
+    )
     models_dir: Path = Field(
         Path("models"), description="Folder where `rag setup` puts the verified model files."
     )
@@ -58,14 +75,48 @@ class Settings(BaseSettings):
     )
     embed_batch_size: int = Field(16, description="Passages embedded per forward pass.")
 
+    llm_backend: Literal["llama_cpp", "openai"] = Field(
+        "llama_cpp",
+        description="`llama_cpp`: the GGUF `llm_model`, run in this process. `openai`: any "
+        "OpenAI-compatible chat-completions server (vLLM, llama.cpp's server, Ollama, a hosted "
+        "API) at `llm_base_url`, serving `llm_model_name`.",
+    )
     llm_model: Path = Field(
         Path("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"),
         description="GGUF file of the local instruct model (any chat GGUF works).",
     )
+    llm_base_url: str = Field(
+        "",
+        description="Base URL of the OpenAI-compatible API, with its version path "
+        "(e.g. `http://127.0.0.1:8000/v1`); llm_backend openai only.",
+    )
+    llm_model_name: str = Field(
+        "", description="Model name sent to the OpenAI-compatible server (llm_backend openai)."
+    )
+    llm_api_key: SecretStr | None = Field(
+        None,
+        description="Bearer key for the OpenAI-compatible server, if it wants one. A secret: "
+        "environment only (`RAG_LLM_API_KEY`), never read from the TOML file, never printed.",
+    )
+    llm_timeout: float = Field(
+        120.0,
+        description="Seconds to wait for the model server to connect and for each piece of "
+        "the streamed answer (llm_backend openai).",
+    )
+    llm_parallel: int = Field(
+        1,
+        description="Generations sent to the model server at once from one process "
+        "(llm_backend openai); raise it for a server that batches requests, such as vLLM. "
+        "The in-process llama.cpp model always runs one at a time.",
+    )
     llm_threads: int = Field(
         0, description="CPU threads for llama.cpp; 0 means all cores of this machine."
     )
-    llm_context: int = Field(4096, description="Context window (tokens) given to llama.cpp.")
+    llm_context: int = Field(
+        4096,
+        description="Context window (tokens): given to llama.cpp, or, for llm_backend openai, "
+        "the one the server was started with (the prompt is fitted to it).",
+    )
     max_answer_tokens: int = Field(320, description="Upper bound on tokens generated per answer.")
     temperature: float = Field(
         0.0, description="Sampling temperature; 0 keeps answers reproducible."
@@ -124,8 +175,11 @@ class Settings(BaseSettings):
         1000, description="Longer questions are trimmed to this many characters, with a notice."
     )
 
-    host: str = Field("127.0.0.1", description="Address the chat binds to.")
+    host: str = Field(
+        "127.0.0.1", description="Address the chat and the API (`rag serve`) bind to."
+    )
     port: int = Field(7860, description="Port of the chat.")
+    api_port: int = Field(8800, description="Port of the HTTP API (`rag serve`).")
 
     @classmethod
     def settings_customise_sources(
@@ -137,11 +191,13 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_file = Path(os.environ.get("RAG_CONFIG", "rag.toml"))
-        return (
-            init_settings,
-            env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
-        )
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+        for name in SECRETS & set(toml.toml_data):
+            raise ValueError(
+                f"{name} is a secret: set it in the environment (RAG_{name.upper()}), "
+                f"not in {toml_file}"
+            )
+        return init_settings, env_settings, toml
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -149,6 +205,18 @@ class Settings(BaseSettings):
             raise ValueError("chunk_overlap must be smaller than chunk_size")
         if self.top_k < 1 or self.candidates < self.top_k:
             raise ValueError("need 1 <= top_k <= candidates")
+        if self.llm_backend == "openai":
+            if not self.llm_base_url.startswith(("http://", "https://")):
+                raise ValueError(
+                    "llm_backend openai needs llm_base_url, the server's OpenAI API URL "
+                    "(e.g. http://127.0.0.1:8000/v1)"
+                )
+            if not self.llm_model_name:
+                raise ValueError("llm_backend openai needs llm_model_name (the served model)")
+        if self.llm_parallel < 1:
+            raise ValueError("llm_parallel must be at least 1")
+        if self.store_backend == "http" and not self.chroma_host:
+            raise ValueError("store_backend http needs chroma_host")
         return self
 
     def path(self, p: Path) -> Path:

@@ -12,9 +12,11 @@ from typing import TYPE_CHECKING
 from rag.config import Settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rag.embed import Embedder
     from rag.generate import Generator
-    from rag.store import Store
+    from rag.store import ChromaServer, Store
 
 
 def make_embedder(settings: Settings) -> Embedder:
@@ -27,7 +29,21 @@ def make_embedder(settings: Settings) -> Embedder:
 
 
 def make_generator(settings: Settings) -> Generator:
-    """The local GGUF chat model, run in process by llama.cpp."""
+    """The chat model: a local GGUF run in process by llama.cpp, or an OpenAI-compatible server."""
+    if settings.llm_backend == "openai":
+        from rag.generate import OpenAIGenerator
+
+        key = settings.llm_api_key
+        return OpenAIGenerator(
+            settings.llm_base_url,
+            settings.llm_model_name,
+            api_key=key.get_secret_value() if key else None,
+            context=settings.llm_context,
+            temperature=settings.temperature,
+            seed=settings.seed,
+            timeout=settings.llm_timeout,
+            parallel=settings.llm_parallel,
+        )
     from rag.generate import LlamaCppGenerator
 
     return LlamaCppGenerator(
@@ -39,13 +55,21 @@ def make_generator(settings: Settings) -> Generator:
     )
 
 
+def store_location(settings: Settings) -> Path | ChromaServer:
+    """Where the collection lives: the on-disk folder, or the Chroma server."""
+    if settings.store_backend == "http":
+        from rag.store import ChromaServer
+
+        s = settings
+        headers = {k: v.get_secret_value() for k, v in s.chroma_headers.items()}
+        return ChromaServer(s.chroma_host, s.chroma_port, s.chroma_ssl, headers)
+    return settings.path(settings.index_dir) / "chroma"
+
+
 def open_store(settings: Settings, embedder: Embedder) -> Store:
-    """The persistent Chroma collection, checked against the embedder that will query it."""
+    """The Chroma collection, checked against the embedder that will query it."""
     from rag.store import Store
 
     return Store(
-        settings.path(settings.index_dir) / "chroma",
-        settings.collection,
-        embedder.model_id,
-        embedder.dimension,
+        store_location(settings), settings.collection, embedder.model_id, embedder.dimension
     )

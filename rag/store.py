@@ -4,13 +4,16 @@ The collection records which embedding model (and dimension) built it; opening i
 another model is refused, because its vectors would be meaningless to the new model.
 An article is replaced as a whole: all its new chunks are added, then the old ones
 deleted, so a search never sees half of an article.
+
+The collection lives either on disk in this process or on a Chroma server; `connect` is
+the one place that tells them apart, and everything after it is the same code.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +22,7 @@ import numpy as np
 from rag.schema import Article, Chunk
 
 if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
@@ -54,19 +58,62 @@ class DocumentInfo:
     chunks: int
 
 
+@dataclass(frozen=True)
+class ChromaServer:
+    """Where a Chroma server listens."""
+
+    host: str
+    port: int
+    ssl: bool = False
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Sent with every request (e.g. the auth token); kept out of repr and messages."""
+
+    def __str__(self) -> str:
+        return f"{'https' if self.ssl else 'http'}://{self.host}:{self.port}"
+
+
+def connect(location: Path | ChromaServer) -> ClientAPI:
+    """A Chroma client: the database folder `location` in process, or a Chroma server."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if isinstance(location, Path):
+        location.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(location), settings=settings)
+    try:
+        return chromadb.HttpClient(
+            host=location.host,
+            port=location.port,
+            ssl=location.ssl,
+            headers=dict(location.headers),
+            settings=settings,
+        )
+    except Exception as e:  # chromadb raises a bare Exception/ValueError when unreachable
+        raise ConnectionError(f"cannot reach the Chroma server at {location}: {e}") from e
+
+
+def drop_collection(server: ChromaServer, collection: str) -> bool:
+    """Delete a collection on a Chroma server (`rag ingest --rebuild`); False if absent."""
+    from chromadb.errors import NotFoundError
+
+    try:
+        connect(server).delete_collection(collection)
+    except NotFoundError:
+        return False
+    return True
+
+
 class Store:
     """A Chroma collection of article chunks, embedded by one model."""
 
-    def __init__(self, path: Path, collection: str, model_id: str, dimension: int) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+    def __init__(
+        self, location: Path | ChromaServer, collection: str, model_id: str, dimension: int
+    ) -> None:
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
-        path.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self._client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False)
-        )
+        self.path = location if isinstance(location, Path) else None
+        self._client = connect(location)
         wanted = {"embed_model": model_id, "embed_dim": dimension, "hnsw:space": "cosine"}
         self._collection: Collection = self._client.get_or_create_collection(
             collection, metadata=wanted
@@ -74,7 +121,7 @@ class Store:
         have = self._collection.metadata or {}
         if (have.get("embed_model"), have.get("embed_dim")) != (model_id, dimension):
             raise StoreMismatch(
-                f"the index at {path} (collection {collection!r}) was built with embedding "
+                f"the index at {location} (collection {collection!r}) was built with embedding "
                 f"model {have.get('embed_model')!r} ({have.get('embed_dim')} dimensions), not "
                 f"{model_id!r} ({dimension}). Rebuild it with `rag ingest --rebuild`, or "
                 "configure the model it was built with."

@@ -132,3 +132,70 @@ def test_every_field_is_described(name: str) -> None:
     description = Settings.model_fields[name].description
     assert description
     assert description.strip()
+
+
+# ---------------------------------------------------------------- scaling out: backends
+
+
+def test_backends_default_to_embedded() -> None:
+    s = Settings()
+    assert (s.store_backend, s.llm_backend) == ("embedded", "llama_cpp")
+
+
+def test_server_backends_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_STORE_BACKEND", "http")
+    monkeypatch.setenv("RAG_CHROMA_HOST", "chroma.internal")
+    monkeypatch.setenv("RAG_CHROMA_HEADERS", '{"Authorization": "Bearer chroma-secret"}')
+    monkeypatch.setenv("RAG_LLM_BACKEND", "openai")
+    monkeypatch.setenv("RAG_LLM_BASE_URL", "http://vllm:8000/v1")
+    monkeypatch.setenv("RAG_LLM_MODEL_NAME", "Qwen/Qwen2.5-7B-Instruct")
+    monkeypatch.setenv("RAG_LLM_API_KEY", "sk-secret")
+    s = Settings()
+    assert s.chroma_host == "chroma.internal"
+    assert s.chroma_headers["Authorization"].get_secret_value() == "Bearer chroma-secret"
+    assert s.llm_api_key is not None
+    assert s.llm_api_key.get_secret_value() == "sk-secret"
+    # Secrets never show when settings are printed or logged.
+    for text in (repr(s), str(s), s.model_dump_json()):
+        assert "sk-secret" not in text
+        assert "chroma-secret" not in text
+    assert s.with_(top_k=3).llm_api_key == s.llm_api_key
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"llm_backend": "openai", "llm_model_name": "m"}, "needs llm_base_url"),
+        (
+            {"llm_backend": "openai", "llm_base_url": "vllm:8000", "llm_model_name": "m"},
+            "needs llm_base_url",
+        ),
+        ({"llm_backend": "openai", "llm_base_url": "http://h/v1"}, "needs llm_model_name"),
+        ({"store_backend": "http", "chroma_host": ""}, "needs chroma_host"),
+        ({"llm_parallel": 0}, "llm_parallel"),
+    ],
+    ids=["no-url", "url-without-scheme", "no-model-name", "no-chroma-host", "parallel-0"],
+)
+def test_invalid_backend_combinations(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(**changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("line", ['llm_api_key = "sk-x"', 'chroma_headers = {X-Token = "t"}'])
+def test_secrets_are_refused_in_toml(
+    line: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_toml(tmp_path, monkeypatch, line + "\n")
+    with pytest.raises(ValueError, match="is a secret: set it in the environment"):
+        Settings()
+
+
+def test_backends_in_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_toml(
+        tmp_path,
+        monkeypatch,
+        'store_backend = "http"\nchroma_port = 8001\nllm_backend = "openai"\n'
+        'llm_base_url = "http://127.0.0.1:8080/v1"\nllm_model_name = "qwen"\n',
+    )
+    s = Settings()
+    assert (s.store_backend, s.chroma_port, s.llm_backend) == ("http", 8001, "openai")

@@ -131,18 +131,52 @@ class Assistant:
 
     # ------------------------------------------------------------ the index
 
-    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        """Add or update the articles under `paths` (files or folders)."""
+    def ingest(
+        self, paths: Sequence[Path], progress: Progress | None = None, rebuild: bool = False
+    ) -> IngestReport:
+        """Add or update the articles under `paths` (files or folders); with `rebuild`,
+        embed them all again and drop indexed articles no longer found.
+
+        Raises IndexBusy at once if another process is writing to the index.
+        """
+        from rag.lock import writer_lock
+        from rag.store import StoreMismatch
+
         s = self.settings
-        return ingest(paths, self.store, self.embedder, s.chunk_size, s.chunk_overlap, progress)
+        with writer_lock(s.path(s.index_dir)):
+            if rebuild:
+                try:
+                    _ = self.store  # opening it checks the embedding model
+                except StoreMismatch:
+                    from rag.models import open_store
+
+                    if progress:
+                        progress("the index was built with another embedding model: starting over")
+                    self._store, self._retriever = open_store(s, self.embedder, reset=True), None
+            return ingest(
+                paths,
+                self.store,
+                self.embedder,
+                s.chunk_size,
+                s.chunk_overlap,
+                progress,
+                max_file_bytes=s.max_file_bytes,
+                rebuild=rebuild,
+            )
 
     def documents(self) -> dict[str, DocumentInfo]:
         """The indexed articles by file name."""
         return self.store.documents()
 
     def remove(self, source: str) -> bool:
-        """Remove one article from the index; False if it was not there."""
-        return self.store.remove(source) > 0
+        """Remove one article from the index; False if it was not there.
+
+        Raises IndexBusy at once if another process is writing to the index.
+        """
+        from rag.lock import writer_lock
+
+        with writer_lock(self.settings.path(self.settings.index_dir)):
+            return self.store.remove(source) > 0
 
     # ------------------------------------------------------------ the query path
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,18 +41,15 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
     from rag.answer import Assistant
 
-    if args.rebuild:
-        target = settings.path(settings.index_dir) / "chroma"
-        if target.exists():
-            shutil.rmtree(target)
-            _err(f"removed {target}")
     paths = [Path(p) for p in args.paths] or [settings.path(settings.corpus_dir)]
-    report = Assistant(settings).ingest(paths, progress=_err)
+    report = Assistant(settings).ingest(paths, progress=_err, rebuild=args.rebuild)
     print(report.summary())
     for r in report.rejected:
         print(f"  rejected {r.path}: {r.reason}")
     for dup, twin in report.duplicates:
         print(f"  duplicate {dup}: same text as {twin}")
+    for source in report.removed:
+        print(f"  removed {source}: not found again by the rebuild")
     nothing_usable = not (report.added or report.updated or report.unchanged or report.duplicates)
     return 1 if report.rejected and nothing_usable else 0
 
@@ -212,7 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="index articles (default: the bundled corpus)")
     p.add_argument("paths", nargs="*", help="files or folders of .txt/.md/.html articles")
-    p.add_argument("--rebuild", action="store_true", help="delete the index and build it anew")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="embed every article again and drop indexed articles not found (crash safe)",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("ask", help="answer one question")

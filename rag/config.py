@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from rag.ingest import MAX_FILE_BYTES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,6 +40,12 @@ class Settings(BaseSettings):
         Path("index"), description="Folder of the persistent store (Chroma database)."
     )
     collection: str = Field("articles", description="Name of the Chroma collection.")
+    max_file_bytes: int = Field(
+        MAX_FILE_BYTES,
+        description="Larger files are rejected by size before being read, so one huge file "
+        "cannot exhaust memory (a long news article is under 100 kB of text; a saved page "
+        "with its markup and scripts rarely over 2 MB).",
+    )
     models_dir: Path = Field(
         Path("models"), description="Folder where `rag setup` puts the verified model files."
     )

@@ -39,8 +39,11 @@ def make_generator(settings: Settings) -> Generator:
     )
 
 
-def open_store(settings: Settings, embedder: Embedder) -> Store:
-    """The persistent Chroma collection, checked against the embedder that will query it."""
+def open_store(settings: Settings, embedder: Embedder, reset: bool = False) -> Store:
+    """The persistent Chroma collection, checked against the embedder that will query it.
+
+    `reset` deletes the collection first (a rebuild for another embedding model).
+    """
     from rag.store import Store
 
     return Store(
@@ -48,4 +51,5 @@ def open_store(settings: Settings, embedder: Embedder) -> Store:
         settings.collection,
         embedder.model_id,
         embedder.dimension,
+        reset=reset,
     )

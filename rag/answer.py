@@ -56,7 +56,7 @@ class Done:
 
 Event = Sources | Token | Done
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def prepare_question(question: str, limit: int) -> tuple[str, tuple[str, ...]]:
@@ -65,6 +65,7 @@ def prepare_question(question: str, limit: int) -> tuple[str, tuple[str, ...]]:
     Raises QuestionError for a question with nothing in it.
     """
     text = " ".join(_CONTROL.sub(" ", question or "").split())
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
     if not any(ch.isalnum() for ch in text):
         raise QuestionError(prompts.EMPTY_QUESTION)
     if len(text) <= limit:

@@ -12,6 +12,7 @@ rag bench [--quick]
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -262,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # File names that are not valid UTF-8 (and stray surrogates) print escaped, not as a crash.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()

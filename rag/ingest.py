@@ -333,13 +333,25 @@ def load_article(path: Path, max_bytes: int | None = None) -> Article:
     if len(text) < MIN_ARTICLE_CHARS:
         raise IngestError("no article text left after removing page boilerplate")
     return Article(
-        source=path.name,
-        path=str(path),
+        source=readable(path.name),
+        path=readable(str(path)),
         title=derive_title(text),
         language=lang.detect(text, default=language),
         text=text,
         content_hash=content_hash(text),
     )
+
+
+def readable(name: str) -> str:
+    """A file name as valid text: bytes that are not UTF-8 are read as Windows-1252.
+
+    Python keeps such bytes as lone surrogates, which the store cannot save.
+    """
+    raw = os.fsencode(name)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
 
 
 def load_articles(

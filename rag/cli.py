@@ -40,10 +40,14 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.answer import Assistant
+    from rag.lock import writer_lock
 
-    paths = [Path(p) for p in args.paths] or [settings.path(settings.corpus_dir)]
-    report = Assistant(settings).ingest(paths, progress=_err, rebuild=args.rebuild)
+    # The write lock first, before anything slow is imported: a second writer fails at once.
+    with writer_lock(settings.path(settings.index_dir)):
+        from rag.answer import Assistant
+
+        paths = [Path(p) for p in args.paths] or [settings.path(settings.corpus_dir)]
+        report = Assistant(settings).ingest(paths, progress=_err, rebuild=args.rebuild)
     print(report.summary())
     for r in report.rejected:
         print(f"  rejected {r.path}: {r.reason}")

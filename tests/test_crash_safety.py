@@ -62,11 +62,10 @@ def edit(path: Path, extra: str) -> None:
 def test_article_cut_before_its_commit_is_invisible_then_discarded(
     assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = copy_corpus(tmp_path / "articles", SMALL[:1])
+    folder = copy_corpus(tmp_path / "articles", SMALL[1:])
     assistant.ingest([folder])
     old_ids = set(assistant.store.all_texts()[0])
-    edit(folder / SMALL[0], "Una frase nueva sobre Llama 4 y su lanzamiento.")
-    copy_corpus(folder, SMALL[1:])
+    edit(folder / SMALL[1], "Una frase nueva sobre Llama 4 y su lanzamiento.")
 
     def die(*args: object, **kwargs: object) -> None:
         raise Killed
@@ -78,30 +77,31 @@ def test_article_cut_before_its_commit_is_invisible_then_discarded(
 
     store = reopen(assistant)
     assert store.hidden() > 0  # the new chunks reached the disk...
-    assert list(store.documents()) == [SMALL[0]]  # ...but no reader sees them
+    assert list(store.documents()) == [SMALL[1]]  # ...but no reader sees them
     ids, texts = store.all_texts()
     assert set(ids) == old_ids
     assert not any("Llama 4" in t for t in texts)
     vector = assistant.embedder.embed_query("Una frase nueva sobre Llama 4")
     assert {cid for cid, _ in store.query(vector, 50)} <= old_ids
-    assert "Llama 4" not in store.article_text(SMALL[0])
+    assert "Llama 4" not in store.article_text(SMALL[1])
 
+    copy_corpus(folder, SMALL[:1])
     report = Assistant(assistant.settings, embedder=assistant.embedder).ingest([folder])
     assert report.discarded > 0
-    assert report.updated == [SMALL[0]]
-    assert report.added == [SMALL[1]]
+    assert report.updated == [SMALL[1]]
+    assert report.added == [SMALL[0]]
     store = reopen(assistant)
     assert store.hidden() == 0
-    assert "Llama 4" in store.article_text(SMALL[0])
+    assert "Llama 4" in store.article_text(SMALL[1])
 
 
 def test_update_cut_after_its_commit_shows_only_the_new_version(
     assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = copy_corpus(tmp_path / "articles", SMALL[:1])
+    folder = copy_corpus(tmp_path / "articles", SMALL[1:])
     assistant.ingest([folder])
     old_ids = set(assistant.store.all_texts()[0])
-    edit(folder / SMALL[0], "Una frase nueva sobre Llama 4 y su lanzamiento.")
+    edit(folder / SMALL[1], "Una frase nueva sobre Llama 4 y su lanzamiento.")
 
     def die(self: Store, ids: list[str]) -> None:
         raise Killed
@@ -117,10 +117,10 @@ def test_update_cut_after_its_commit_shows_only_the_new_version(
     assert not ids & old_ids
     assert store.hidden() == len(old_ids)
     assert not set(store.get(sorted(old_ids)))
-    assert store.documents()[SMALL[0]].chunks == len(ids)
+    assert store.documents()[SMALL[1]].chunks == len(ids)
     report = Assistant(assistant.settings, embedder=assistant.embedder).ingest([folder])
     assert report.discarded == len(old_ids)
-    assert report.unchanged == [SMALL[0]]
+    assert report.unchanged == [SMALL[1]]
     assert reopen(assistant).hidden() == 0
 
 

@@ -66,8 +66,10 @@ def _article(number: int, version: int, rng: random.Random, sources: list[list[s
     start = rng.randrange(len(paragraphs))
     count = rng.randint(3, min(8, len(paragraphs)))
     body = [paragraphs[(start + i) % len(paragraphs)] for i in range(count)]
-    head = f"Drill article {number}, version {version}"
-    return "\n".join([head, *body]) + "\n"
+    # A marker inside the first paragraph makes every article and version unique (a line
+    # of its own would be cleaned away as a foreign-language line or a counter).
+    body[0] = f"({number}.{version}) {body[0]}"
+    return "\n".join(body) + "\n"
 
 
 def write_corpus(folder: Path, articles: int, rng: random.Random) -> None:

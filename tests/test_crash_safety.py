@@ -254,6 +254,10 @@ def test_ingestion_survives_sigkill_at_random_points(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["failures"] == []
+    # Chroma's own losses under SIGKILL (see rag/crashdrill.py) are reported, not failed,
+    # unless asked: RAG_CRASH_STRICT=1.
+    if os.environ.get("RAG_CRASH_STRICT"):
+        assert result["chroma_anomalies"] == []
     assert result["rounds"] == 20
     assert result["rebuild_rounds"] == 5
     assert result["kills_mid_run"] >= 10  # most kills land while it writes

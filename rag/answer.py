@@ -65,7 +65,7 @@ class Done:
 
 Event = Rewritten | Sources | Token | Done
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def prepare_question(question: str, limit: int) -> tuple[str, tuple[str, ...]]:
@@ -74,6 +74,7 @@ def prepare_question(question: str, limit: int) -> tuple[str, tuple[str, ...]]:
     Raises QuestionError for a question with nothing in it.
     """
     text = " ".join(_CONTROL.sub(" ", question or "").split())
+    text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates become "?"
     if not any(ch.isalnum() for ch in text):
         raise QuestionError(prompts.EMPTY_QUESTION)
     if len(text) <= limit:
@@ -140,10 +141,38 @@ class Assistant:
 
     # ------------------------------------------------------------ the index
 
-    def ingest(self, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-        """Add or update the articles under `paths` (files or folders)."""
+    def ingest(
+        self, paths: Sequence[Path], progress: Progress | None = None, rebuild: bool = False
+    ) -> IngestReport:
+        """Add or update the articles under `paths` (files or folders); with `rebuild`,
+        embed them all again and drop indexed articles no longer found.
+
+        Raises IndexBusy at once if another process is writing to the index.
+        """
+        from rag.lock import writer_lock
+        from rag.store import StoreMismatch
+
         s = self.settings
-        return ingest(paths, self.store, self.embedder, s.chunk_size, s.chunk_overlap, progress)
+        with writer_lock(s.path(s.index_dir)):
+            if rebuild:
+                try:
+                    _ = self.store  # opening it checks the embedding model
+                except StoreMismatch:
+                    from rag.models import open_store
+
+                    if progress:
+                        progress("the index was built with another embedding model: starting over")
+                    self._store, self._retriever = open_store(s, self.embedder, reset=True), None
+            return ingest(
+                paths,
+                self.store,
+                self.embedder,
+                s.chunk_size,
+                s.chunk_overlap,
+                progress,
+                max_file_bytes=s.max_file_bytes,
+                rebuild=rebuild,
+            )
 
     def documents(self) -> dict[str, DocumentInfo]:
         """The indexed articles by file name."""
@@ -154,8 +183,14 @@ class Assistant:
         return self.store.article_text(source)
 
     def remove(self, source: str) -> bool:
-        """Remove one article from the index; False if it was not there."""
-        return self.store.remove(source) > 0
+        """Remove one article from the index; False if it was not there.
+
+        Raises IndexBusy at once if another process is writing to the index.
+        """
+        from rag.lock import writer_lock
+
+        with writer_lock(self.settings.path(self.settings.index_dir)):
+            return self.store.remove(source) > 0
 
     # ------------------------------------------------------------ the query path
 

@@ -5,6 +5,10 @@ content hash under the same name) is skipped; a changed one replaces its old chu
 with the same text as another file already indexed is reported as a duplicate; a second
 file with the same name in one run is rejected (it would silently replace the first).
 Bad files are reported with the reason and skipped; they never stop the others.
+
+A rebuild re-embeds every article in place (each one replaced whole, as in an update) and
+then removes the articles it did not find, so a rebuild cut short leaves a usable index
+and the next one finishes the job. Leftovers of a run cut short are discarded first.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from rag.chunk import chunk_article, make_splitter
 from rag.embed import Embedder
@@ -21,6 +26,18 @@ from rag.schema import Article
 from rag.store import Store
 
 Progress = Callable[[str], None]
+
+Outcome = Literal["added", "updated", "unchanged", "duplicate", "rejected", "removed"]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file (or, for `removed`, one indexed article) in a run."""
+
+    path: str
+    outcome: Outcome
+    detail: str = ""
+    """The reason of a rejection, the twin of a duplicate, the language and chunk count."""
 
 
 @dataclass
@@ -33,6 +50,12 @@ class IngestReport:
     duplicates: list[tuple[str, str]] = field(default_factory=list)
     """(file, the already-indexed file with the same text)."""
     rejected: list[Rejected] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    """Indexed articles a rebuild did not find again, now removed."""
+    files: list[FileOutcome] = field(default_factory=list)
+    """Every file in the order it was met, with its outcome (for a UI table)."""
+    discarded: int = 0
+    """Chunks of an earlier run cut short (never visible), deleted before this one."""
     chunks: int = 0
     seconds: float = 0.0
 
@@ -44,6 +67,8 @@ class IngestReport:
             f"{len(self.duplicates)} duplicate(s)",
             f"{len(self.rejected)} rejected",
         ]
+        if self.removed:
+            parts.append(f"{len(self.removed)} removed")
         return f"{', '.join(parts)}; {self.chunks} chunks embedded in {self.seconds:.1f} s"
 
 
@@ -54,37 +79,56 @@ def ingest(
     chunk_size: int,
     chunk_overlap: int,
     progress: Progress | None = None,
+    max_file_bytes: int | None = None,
+    rebuild: bool = False,
 ) -> IngestReport:
-    """Index every article under `paths` into `store`."""
+    """Index every article under `paths` into `store`.
+
+    The caller holds the index's write lock (`rag.lock.writer_lock`). With `rebuild`,
+    unchanged articles are embedded again and indexed articles not found are removed.
+    """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report = IngestReport()
+    report.discarded = store.discard_incomplete()
+    if report.discarded:
+        say(f"discarded {report.discarded} chunks left by an ingestion cut short")
     splitter = make_splitter(chunk_size, chunk_overlap, embedder.tokenize)
     indexed = store.documents()
     by_hash = {d.content_hash: d.source for d in indexed.values()}
     seen: dict[str, str] = {}  # file name -> path, for this run
-    for item in load_articles(paths):
+
+    def outcome(path: str, what: Outcome, detail: str = "") -> None:
+        report.files.append(FileOutcome(path, what, detail))
+        say(f"{what} {path}" + (f": {detail}" if detail else ""))
+
+    for item in load_articles(paths, max_file_bytes):
         if isinstance(item, Article) and item.source in seen:
             item = Rejected(
                 item.path, f"another file named {item.source} ({seen[item.source]}) came first"
             )
         if isinstance(item, Rejected):
             report.rejected.append(item)
-            say(f"rejected {item.path}: {item.reason}")
+            outcome(item.path, "rejected", item.reason)
             continue
         article = item
         seen[article.source] = article.path
         known = indexed.get(article.source)
-        if known and known.content_hash == article.content_hash:
+        if known and known.content_hash == article.content_hash and not rebuild:
             report.unchanged.append(article.source)
-            say(f"unchanged {article.source}")
+            outcome(article.path, "unchanged")
             continue
         twin = by_hash.get(article.content_hash)
         if twin and twin != article.source:
             report.duplicates.append((article.source, twin))
-            say(f"duplicate {article.source}: same text as {twin}")
+            outcome(article.path, "duplicate", f"same text as {twin}")
             continue
-        chunks = chunk_article(article, splitter)
+        try:
+            chunks = chunk_article(article, splitter)
+        except ValueError as e:
+            report.rejected.append(Rejected(article.path, f"cannot be split into passages: {e}"))
+            outcome(article.path, "rejected", report.rejected[-1].reason)
+            continue
         vectors = embedder.embed_documents([c.text for c in chunks], title=article.title)
         store.replace_article(article, chunks, vectors)
         (report.updated if known else report.added).append(article.source)
@@ -92,7 +136,12 @@ def ingest(
             del by_hash[known.content_hash]
         by_hash[article.content_hash] = article.source
         report.chunks += len(chunks)
-        verb = "updated" if known else "added"
-        say(f"{verb} {article.source} ({article.language}, {len(chunks)} chunks)")
+        detail = f"{article.language}, {len(chunks)} chunks"
+        outcome(article.path, "updated" if known else "added", detail)
+    if rebuild:
+        for source in sorted(set(indexed) - set(seen)):
+            store.remove(source)
+            report.removed.append(source)
+            outcome(source, "removed", "not found again by the rebuild")
     report.seconds = time.perf_counter() - started
     return report

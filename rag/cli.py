@@ -13,9 +13,9 @@ rag bench [--quick]
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,28 +41,21 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.answer import Assistant
+    from rag.lock import writer_lock
 
-    if args.rebuild and settings.store_backend == "http":
-        from rag.models import store_location
-        from rag.store import ChromaServer, drop_collection
+    # The write lock first, before anything slow is imported: a second writer fails at once.
+    with writer_lock(settings.path(settings.index_dir)):
+        from rag.answer import Assistant
 
-        server = store_location(settings)
-        assert isinstance(server, ChromaServer)
-        if drop_collection(server, settings.collection):
-            _err(f"removed collection {settings.collection!r} from {server}")
-    elif args.rebuild:
-        target = settings.path(settings.index_dir) / "chroma"
-        if target.exists():
-            shutil.rmtree(target)
-            _err(f"removed {target}")
-    paths = [Path(p) for p in args.paths] or [settings.path(settings.corpus_dir)]
-    report = Assistant(settings).ingest(paths, progress=_err)
+        paths = [Path(p) for p in args.paths] or [settings.path(settings.corpus_dir)]
+        report = Assistant(settings).ingest(paths, progress=_err, rebuild=args.rebuild)
     print(report.summary())
     for r in report.rejected:
         print(f"  rejected {r.path}: {r.reason}")
     for dup, twin in report.duplicates:
         print(f"  duplicate {dup}: same text as {twin}")
+    for source in report.removed:
+        print(f"  removed {source}: not found again by the rebuild")
     nothing_usable = not (report.added or report.updated or report.unchanged or report.duplicates)
     return 1 if report.rejected and nothing_usable else 0
 
@@ -236,7 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="index articles (default: the bundled corpus)")
     p.add_argument("paths", nargs="*", help="files or folders of .txt/.md/.html articles")
-    p.add_argument("--rebuild", action="store_true", help="delete the index and build it anew")
+    p.add_argument(
+        "--rebuild",
+        action="store_true",
+        help="embed every article again and drop indexed articles not found (crash safe)",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("ask", help="answer one question")
@@ -293,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from httpx import TransportError  # a Chroma server that went away (store_backend http)
 
+    # File names that are not valid UTF-8 (and stray surrogates) print escaped, not as a crash.
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()

@@ -20,6 +20,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from rag.ingest import MAX_FILE_BYTES
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRETS = frozenset({"llm_api_key", "chroma_headers"})
 """Fields read from the environment only: a TOML file gets shared and committed."""
@@ -59,6 +61,12 @@ class Settings(BaseSettings):
         description="HTTP headers sent to the Chroma server, e.g. its auth token "
         '(`{"Authorization": "Bearer ..."}`, as JSON in `RAG_CHROMA_HEADERS`). A secret: '
         "environment only, never read from the TOML file, never printed.",
+    )
+    max_file_bytes: int = Field(
+        MAX_FILE_BYTES,
+        description="Larger files are rejected by size before being read, so one huge file "
+        "cannot exhaust memory (a long news article is under 100 kB of text; a saved page "
+        "with its markup and scripts rarely over 2 MB).",
     )
     models_dir: Path = Field(
         Path("models"), description="Folder where `rag setup` puts the verified model files."

@@ -9,6 +9,8 @@ Spanish passage. Vectors are L2-normalised, so a dot product is a cosine similar
 from __future__ import annotations
 
 import os
+import re
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -94,3 +96,42 @@ class SentenceTransformerEmbedder:
         """Token ids of the model's tokenizer (chunk lengths are measured with it)."""
         ids: list[int] = self._model.tokenizer(text, add_special_tokens=False)["input_ids"]
         return ids
+
+
+class HashEmbedder:
+    """A cheap, deterministic stand-in for the embedding model: no weights, no torch.
+
+    Words are hashed into `dimension` buckets and the counts L2-normalised, so texts that
+    share words are close. Only for drills that start many processes (the crash drill),
+    where loading the real model in each one would take most of the time; never for answers.
+    """
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.model_id = f"word-hash-{dimension}"
+        self.dimension = dimension
+
+    def tokenize(self, text: str) -> list[int]:
+        """Word and punctuation tokens, as stable integers."""
+        return [zlib.crc32(t.encode("utf-8", "replace")) for t in _TOKEN.findall(text)]
+
+    def _vectors(self, texts: Sequence[str]) -> Vectors:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in self.tokenize(text.casefold()):
+                out[row, token % self.dimension] += 1.0
+            out[row, 0] += 1e-3  # an empty text still gets a unit vector
+        norms: Vectors = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / norms
+
+    def embed_query(self, text: str) -> Vectors:
+        vector: Vectors = self._vectors([text])[0]
+        return vector
+
+    def embed_documents(self, texts: Sequence[str], title: str = "none") -> Vectors:
+        return self._vectors(texts)
+
+    def embed_sentences(self, texts: Sequence[str]) -> Vectors:
+        return self._vectors(texts)
+
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")

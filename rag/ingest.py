@@ -8,8 +8,12 @@ news. Cleaning works line by line with rules that are cheap to read and to test.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
+import os
 import re
+import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,11 +23,13 @@ from pathlib import Path
 from rag import lang
 from rag.schema import Article
 
+log = logging.getLogger(__name__)
+
 SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm")
 """File types that ingestion reads; others are reported and skipped."""
 
-MAX_FILE_BYTES = 20_000_000
-"""Larger files are rejected: no news article is that long, and reading it would hog memory."""
+MAX_FILE_BYTES = 5_000_000
+"""Default size limit: larger files are rejected unread (setting `max_file_bytes`)."""
 
 MIN_ARTICLE_CHARS = 80
 """Cleaned text shorter than this is not an article (empty page, stub, error page)."""
@@ -48,25 +54,62 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[Rejected]]:
     """Expand folders into the article files below them, sorted; report the rest.
 
     A folder's hidden files and README files are passed over; a file named explicitly is
-    always read.
+    always read. Everything else that is not a readable article file is reported with the
+    reason: unsupported types, broken links, symbolic link loops, FIFOs and devices (which
+    would block or never end if read), folders that cannot be listed.
     """
     found: list[Path] = []
     rejected: list[Rejected] = []
     for p in paths:
-        if p.is_dir():
-            files = [f for f in sorted(p.rglob("*")) if f.is_file() and not _skipped(f)]
-        elif p.is_file():
-            files = [p]
+        files: list[Path] = []
+        bad: list[Rejected] = []
+        if not p.exists() and not p.is_symlink():
+            bad.append(Rejected(str(p), "no such file or folder"))
         else:
-            files = []
-        for f in files:
-            if f.suffix.lower() in SUFFIXES:
-                found.append(f)
-            else:
-                rejected.append(Rejected(str(f), f"unsupported file type {f.suffix or '(none)'}"))
-        if not p.exists():
-            rejected.append(Rejected(str(p), "no such file or folder"))
+            _classify(p, files, bad, visited=set())
+        found += sorted(files)
+        rejected += sorted(bad, key=lambda r: Path(r.path))
     return found, rejected
+
+
+def _classify(
+    path: Path, files: list[Path], bad: list[Rejected], visited: set[tuple[int, int]]
+) -> None:
+    """Sort one path into `files` or `bad`; folders are walked (each real folder once)."""
+    try:
+        st = path.stat()
+    except OSError as e:
+        bad.append(Rejected(str(path), _stat_problem(path, e)))
+        return
+    if stat.S_ISDIR(st.st_mode):
+        if (st.st_dev, st.st_ino) in visited:
+            reason = "folder already read (a symbolic link loop, or a second link to it)"
+            bad.append(Rejected(str(path), reason))
+            return
+        visited.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(path), key=lambda e: e.name)
+        except OSError as e:
+            bad.append(Rejected(str(path), f"cannot read folder: {e.strerror or e}"))
+            return
+        for entry in entries:
+            child = Path(entry.path)
+            if not _skipped(child):
+                _classify(child, files, bad, visited)
+    elif not stat.S_ISREG(st.st_mode):
+        bad.append(Rejected(str(path), "not a regular file (a FIFO, socket or device)"))
+    elif path.suffix.lower() in SUFFIXES:
+        files.append(path)
+    else:
+        bad.append(Rejected(str(path), f"unsupported file type {path.suffix or '(none)'}"))
+
+
+def _stat_problem(path: Path, e: OSError) -> str:
+    if e.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if e.errno == errno.ENOENT and path.is_symlink():
+        return f"broken symbolic link (to {os.readlink(path)})"
+    return f"cannot read: {e.strerror or e}"
 
 
 def _skipped(path: Path) -> bool:
@@ -78,21 +121,66 @@ def _skipped(path: Path) -> bool:
 
 
 def decode(data: bytes) -> str:
-    """Bytes -> text: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252.
+    """Bytes -> text: UTF-8 (with or without BOM), UTF-16 (with BOM, or without one if the
+    zero bytes show it), else line by line UTF-8 or Windows-1252 (files of mixed encodings).
 
     Raises IngestError for binary data.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _strict(data, "utf-16")
+    sample = data[:4096]
+    if b"\x00" in sample:
+        utf16 = _utf16_without_bom(sample)
+        if utf16 is None:
+            raise IngestError("binary file (contains NUL bytes)")
+        text = _strict(data, utf16)
+    else:
         try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as e:
-            raise IngestError(f"broken UTF-16 text: {e.reason}") from e
-    if b"\x00" in data[:4096]:
-        raise IngestError("binary file (contains NUL bytes)")
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = "".join(_decode_line(line) for line in data.splitlines(keepends=True))
+    if _unprintable_share(text[:65536]) > 0.05:
+        raise IngestError("binary file (mostly unprintable characters)")
+    return text
+
+
+def _strict(data: bytes, encoding: str) -> str:
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(encoding)
+    except UnicodeDecodeError as e:
+        raise IngestError(f"broken UTF-16 text: {e.reason}") from e
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 without a BOM if the zero bytes sit on one side only (as in Latin text)."""
+    even, odd = sample[0::2], sample[1::2]
+    if not even or not odd:
+        return None
+    zeros_even, zeros_odd = even.count(0) / len(even), odd.count(0) / len(odd)
+    if zeros_odd > 0.3 and zeros_even < 0.02:
+        return "utf-16-le"
+    if zeros_even > 0.3 and zeros_odd < 0.02:
+        return "utf-16-be"
+    return None
+
+
+def _decode_line(line: bytes) -> str:
+    try:
+        return line.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return line.decode("cp1252", errors="replace")
+
+
+def _unprintable_share(text: str) -> float:
+    """Share of control characters and replacement marks: high in binary data read as text."""
+    if not text:
+        return 0.0
+    bad = sum(
+        1
+        for ch in text
+        if ch == "\ufffd" or (unicodedata.category(ch) == "Cc" and ch not in "\t\n\r\f\v")
+    )
+    return bad / len(text)
 
 
 class _HTMLText(HTMLParser):
@@ -217,15 +305,24 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def load_article(path: Path) -> Article:
-    """Read, decode, clean one file and detect its language. Raises IngestError."""
+def load_article(path: Path, max_bytes: int | None = None) -> Article:
+    """Read, decode, clean one file and detect its language. Raises IngestError.
+
+    A file over `max_bytes` (default MAX_FILE_BYTES) is rejected without being read, and
+    never more than that is read, so one huge file cannot exhaust memory.
+    """
+    limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
+    too_large = "file too large ({size:,} bytes; the limit is {limit:,}, setting max_file_bytes)"
     try:
         size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise IngestError(f"file too large ({size:,} bytes; the limit is {MAX_FILE_BYTES:,})")
-        data = path.read_bytes()
+        if size > limit:
+            raise IngestError(too_large.format(size=size, limit=limit))
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
     except OSError as e:
         raise IngestError(f"cannot read file: {e.strerror or e}") from e
+    if len(data) > limit:  # it grew after the size check
+        raise IngestError(too_large.format(size=len(data), limit=limit))
     raw = decode(data)
     if path.suffix.lower() in (".html", ".htm"):
         raw = html_to_text(raw)
@@ -236,8 +333,8 @@ def load_article(path: Path) -> Article:
     if len(text) < MIN_ARTICLE_CHARS:
         raise IngestError("no article text left after removing page boilerplate")
     return Article(
-        source=path.name,
-        path=str(path),
+        source=readable(path.name),
+        path=readable(str(path)),
         title=derive_title(text),
         language=lang.detect(text, default=language),
         text=text,
@@ -245,12 +342,32 @@ def load_article(path: Path) -> Article:
     )
 
 
-def load_articles(paths: Iterable[Path]) -> Iterator[Article | Rejected]:
-    """Every article under `paths`, or a `Rejected` with the reason for each bad file."""
+def readable(name: str) -> str:
+    """A file name as valid text: bytes that are not UTF-8 are read as Windows-1252.
+
+    Python keeps such bytes as lone surrogates, which the store cannot save.
+    """
+    raw = os.fsencode(name)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
+def load_articles(
+    paths: Iterable[Path], max_bytes: int | None = None
+) -> Iterator[Article | Rejected]:
+    """Every article under `paths`, or a `Rejected` with the reason for each bad file.
+
+    Never raises for a file: an unforeseen error is that file's rejection, not the run's end.
+    """
     files, rejected = discover(paths)
     yield from rejected
     for f in files:
         try:
-            yield load_article(f)
+            yield load_article(f, max_bytes)
         except IngestError as e:
             yield Rejected(str(f), str(e))
+        except Exception as e:  # noqa: BLE001 - one strange file must not stop the others
+            log.debug("unexpected error reading %s", f, exc_info=True)
+            yield Rejected(str(f), f"unexpected error: {type(e).__name__}: {e}")

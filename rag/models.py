@@ -66,10 +66,17 @@ def store_location(settings: Settings) -> Path | ChromaServer:
     return settings.path(settings.index_dir) / "chroma"
 
 
-def open_store(settings: Settings, embedder: Embedder) -> Store:
-    """The Chroma collection, checked against the embedder that will query it."""
+def open_store(settings: Settings, embedder: Embedder, reset: bool = False) -> Store:
+    """The Chroma collection, checked against the embedder that will query it.
+
+    `reset` deletes the collection first (a rebuild for another embedding model).
+    """
     from rag.store import Store
 
     return Store(
-        store_location(settings), settings.collection, embedder.model_id, embedder.dimension
+        store_location(settings),
+        settings.collection,
+        embedder.model_id,
+        embedder.dimension,
+        reset=reset,
     )

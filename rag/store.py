@@ -2,8 +2,14 @@
 
 The collection records which embedding model (and dimension) built it; opening it with
 another model is refused, because its vectors would be meaningless to the new model.
-An article is replaced as a whole: all its new chunks are added, then the old ones
-deleted, so a search never sees half of an article.
+
+Never half an article, even if the process is killed mid-write: an article's chunks are
+written first (in batches Chroma accepts), then one commit record in a second collection
+(`<collection>.documents`) says "article X is version H with N chunks", then the chunks of
+the version it replaces are deleted. Readers (`query`, `get`, `all_texts`, `documents`,
+`article_text`) only see chunks of committed versions, so a write cut short anywhere leaves
+each article either whole (old or new version) or absent. The next writer deletes the
+leftovers (`discard_incomplete`).
 
 The collection lives either on disk in this process or on a Chroma server; `connect` is
 the one place that tells them apart, and everything after it is the same code.
@@ -94,26 +100,37 @@ def connect(location: Path | ChromaServer) -> ClientAPI:
 
 
 def drop_collection(server: ChromaServer, collection: str) -> bool:
-    """Delete a collection on a Chroma server (`rag ingest --rebuild`); False if absent."""
-    from chromadb.errors import NotFoundError
-
-    try:
-        connect(server).delete_collection(collection)
-    except NotFoundError:
-        return False
-    return True
+    """Delete a collection and its commit records on a Chroma server; False if absent."""
+    client = connect(server)
+    existing = {c.name for c in client.list_collections()}
+    for name in (commits_name(collection), collection):
+        if name in existing:
+            client.delete_collection(name)
+    return collection in existing
 
 
 class Store:
-    """A Chroma collection of article chunks, embedded by one model."""
+    """A Chroma collection of article chunks, embedded by one model, and its commit records."""
 
     def __init__(
-        self, location: Path | ChromaServer, collection: str, model_id: str, dimension: int
+        self,
+        location: Path | ChromaServer,
+        collection: str,
+        model_id: str,
+        dimension: int,
+        reset: bool = False,
     ) -> None:
+        """Open (or create) the collection; `reset` first deletes it and its commit records
+        (a rebuild for another embedding model: the old vectors are of no use to it)."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.path = location if isinstance(location, Path) else None
         self._client = connect(location)
+        if reset:
+            existing = {c.name for c in self._client.list_collections()}
+            for name in (commits_name(collection), collection):
+                if name in existing:
+                    self._client.delete_collection(name)
         wanted = {"embed_model": model_id, "embed_dim": dimension, "hnsw:space": "cosine"}
         self._collection: Collection = self._client.get_or_create_collection(
             collection, metadata=wanted
@@ -131,6 +148,25 @@ class Store:
         )
         self.max_batch = int(self._client.get_max_batch_size())
         self._writes = 0
+        self._docs = self._open_commits(collection)
+
+    def _open_commits(self, collection: str) -> Collection:
+        """The commit records; an index written before they existed gets them now."""
+        name = commits_name(collection)
+        exists = name in {c.name for c in self._client.list_collections()}
+        docs: Collection = self._client.get_or_create_collection(name, embedding_function=None)
+        if not exists and self._collection.count():
+            # Every article whose chunks all carry one content hash was written whole.
+            hashes: dict[str, set[str]] = {}
+            metas: dict[str, list[Mapping[str, Any]]] = {}
+            for meta in self._collection.get(include=["metadatas"])["metadatas"] or []:
+                src = str(meta["source"])
+                hashes.setdefault(src, set()).add(str(meta.get("content_hash", "")))
+                metas.setdefault(src, []).append(meta)
+            for src, found in hashes.items():
+                if len(found) == 1:
+                    self._commit(docs, metas[src][0], len(metas[src]))
+        return docs
 
     # ------------------------------------------------------------ writing
 
@@ -138,15 +174,15 @@ class Store:
         self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray
     ) -> None:
         """Put an article's chunks in place of whatever was stored under its source."""
-        from llama_index.core.schema import BaseNode, TextNode
+        from llama_index.core.schema import MetadataMode, TextNode
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
-        nodes: list[BaseNode] = [
+        nodes = [
             TextNode(
                 id_=c.id,
                 text=c.text,
-                embedding=[float(x) for x in v],
                 metadata={
                     "source": article.source,
                     "path": article.path,
@@ -161,20 +197,68 @@ class Store:
                 excluded_embed_metadata_keys=["path", "content_hash", "start", "end", "lead"],
                 excluded_llm_metadata_keys=["path", "content_hash", "start", "end", "lead"],
             )
-            for c, v in zip(chunks, vectors, strict=True)
+            for c in chunks
         ]
         old_ids = set(self._ids_of(article.source))
-        # New chunks go in first, old ones out after: a crash in between leaves two whole
-        # versions (repaired by the next ingest, see `documents`), never half of one.
+        # New chunks first, then the commit record, then the old chunks out: a crash
+        # anywhere leaves the old version (or nothing) visible, or the new one, never half.
+        # Upsert, not add: a forced rebuild rewrites chunks whose ids already exist.
         for i in range(0, len(nodes), self.max_batch):
-            self._vector_store.add(nodes[i : i + self.max_batch])
+            batch = nodes[i : i + self.max_batch]
+            metadatas: list[Any] = []
+            for node in batch:
+                meta = node_to_metadata_dict(node, remove_text=True, flat_metadata=True)
+                metadatas.append({k: "" if v is None else v for k, v in meta.items()})
+            self._collection.upsert(
+                ids=[n.node_id for n in batch],
+                embeddings=np.asarray(vectors[i : i + self.max_batch], dtype=np.float32),
+                metadatas=metadatas,
+                documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in batch],
+            )
+        record = {
+            "source": article.source,
+            "title": article.title,
+            "language": article.language,
+            "content_hash": article.content_hash,
+        }
+        self._commit(self._docs, record, len(nodes))
         self._delete(sorted(old_ids - {c.id for c in chunks}))
 
+    @staticmethod
+    def _commit(docs: Collection, meta: Mapping[str, Any], chunks: int) -> None:
+        """Write the record that makes one version of an article visible, as a whole."""
+        record: dict[str, str | int] = {
+            key: str(meta.get(key, "")) for key in ("source", "title", "language", "content_hash")
+        }
+        record["chunks"] = chunks
+        # Records are looked up by id, never by similarity: a constant 1-d vector.
+        docs.upsert(
+            ids=[str(record["source"])], embeddings=np.ones((1, 1), np.float32), metadatas=[record]
+        )
+
     def remove(self, source: str) -> int:
-        """Delete every chunk of one article; returns how many there were."""
+        """Delete one article (its commit record first); returns how many chunks it had."""
         ids = self._ids_of(source)
+        self._docs.delete(ids=[source])
         self._delete(ids)
         return len(ids)
+
+    def discard_incomplete(self) -> int:
+        """Delete the chunks of versions never committed (writes cut short); returns how many.
+
+        Only a writer (holding the index's write lock) may call this: a running write's
+        chunks are uncommitted too.
+        """
+        committed = self._committed()
+        got = self._collection.get(include=["metadatas"])
+        stale = [
+            cid
+            for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
+            if not _visible(meta, committed)
+        ]
+        if stale:
+            self._delete(stale)
+        return len(stale)
 
     def _delete(self, ids: list[str]) -> None:
         """Delete chunks by id, in batches Chroma accepts."""
@@ -187,62 +271,84 @@ class Store:
 
     # ------------------------------------------------------------ reading
 
-    def version(self) -> object:
-        """Changes whenever chunks are written, here or (by count) by another process."""
-        return (self._writes, self._collection.count())
-
-    def documents(self) -> dict[str, DocumentInfo]:
-        """The indexed articles by source file name.
-
-        An article whose chunks carry two content hashes (an update cut short) gets an
-        empty hash, so the next ingestion replaces it whatever its text.
-        """
-        got = self._collection.get(include=["metadatas"])
+    def _committed(self) -> dict[str, DocumentInfo]:
+        got = self._docs.get(include=["metadatas"])
         docs: dict[str, DocumentInfo] = {}
         for meta in got["metadatas"] or []:
             src = str(meta["source"])
-            prev = docs.get(src)
-            content_hash = str(meta.get("content_hash", ""))
-            if prev and prev.content_hash != content_hash:
-                content_hash = ""
             docs[src] = DocumentInfo(
                 source=src,
                 title=str(meta.get("title", "")),
                 language=str(meta.get("language", "")),
-                content_hash=content_hash,
-                chunks=(prev.chunks if prev else 0) + 1,
+                content_hash=str(meta.get("content_hash", "")),
+                chunks=int(meta.get("chunks", 0)),  # type: ignore[arg-type]
             )
         return docs
 
+    def hidden(self) -> int:
+        """How many stored chunks no reader sees (left by a write cut short, or being written)."""
+        return self._collection.count() - len(self.all_texts()[0])
+
+    def version(self) -> object:
+        """Changes whenever articles are written, here or (by counts) by another process."""
+        return (self._writes, self._collection.count(), self._docs.count())
+
+    def documents(self) -> dict[str, DocumentInfo]:
+        """The indexed (committed) articles by source file name."""
+        return self._committed()
+
     def all_texts(self) -> tuple[list[str], list[str]]:
-        """Ids and texts of every chunk (to build the keyword index)."""
-        got = self._collection.get(include=["documents"])
-        return list(got["ids"]), [d or "" for d in got["documents"] or []]
+        """Ids and texts of every visible chunk (to build the keyword index)."""
+        committed = self._committed()
+        got = self._collection.get(include=["documents", "metadatas"])
+        ids: list[str] = []
+        texts: list[str] = []
+        for cid, text, meta in zip(
+            got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True
+        ):
+            if _visible(meta, committed):
+                ids.append(cid)
+                texts.append(text or "")
+        return ids, texts
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
-        """The `k` nearest chunks to a unit vector: (id, cosine similarity), best first."""
+        """The `k` nearest visible chunks to a unit vector: (id, similarity), best first."""
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
-        if self._collection.count() == 0:
+        total = self._collection.count()
+        if total == 0:
             return []
+        committed = self._committed()
+        # Ask for as many more as there are invisible chunks, so filtering leaves k.
+        hidden = max(0, total - sum(d.chunks for d in committed.values()))
         result = self._vector_store.query(
-            VectorStoreQuery(query_embedding=[float(x) for x in vector], similarity_top_k=k)
+            VectorStoreQuery(
+                query_embedding=[float(x) for x in vector], similarity_top_k=k + hidden
+            )
         )
         ids = result.ids or []
         sims = result.similarities or [0.0] * len(ids)
-        return list(zip(ids, (float(s) for s in sims), strict=True))
+        nodes = result.nodes or []
+        return [
+            (cid, float(sim))
+            for cid, sim, node in zip(ids, sims, nodes, strict=True)
+            if _visible(node.metadata, committed)
+        ][:k]
 
     def get(self, ids: Sequence[str]) -> dict[str, StoredChunk]:
-        """Chunks by id, with their vectors; unknown ids are left out."""
+        """Visible chunks by id, with their vectors; unknown or invisible ids are left out."""
         if not ids:
             return {}
         unique = list(dict.fromkeys(ids))
+        committed = self._committed()
         got = self._collection.get(ids=unique, include=["documents", "metadatas", "embeddings"])
         out: dict[str, StoredChunk] = {}
         embeddings: Any = got["embeddings"]
         for cid, text, meta, vec in zip(
             got["ids"], got["documents"] or [], got["metadatas"] or [], embeddings, strict=True
         ):
+            if not _visible(meta, committed):
+                continue
             out[cid] = StoredChunk(
                 id=cid,
                 source=str(meta["source"]),
@@ -257,10 +363,12 @@ class Store:
 
     def article_text(self, source: str) -> str:
         """The cleaned text of an article, put back together from its chunks' offsets."""
+        committed = self._committed()
         got = self._collection.get(where={"source": source}, include=["documents", "metadatas"])
         pieces = sorted(
             (int(m["start"]), str(m.get("lead", "")), d or "")  # type: ignore[arg-type]
             for d, m in zip(got["documents"] or [], got["metadatas"] or [], strict=True)
+            if _visible(m, committed)
         )
         text = ""
         for start, lead, piece in pieces:
@@ -271,6 +379,17 @@ class Store:
             else:
                 text = text[:start] + piece
         return text
+
+
+def commits_name(collection: str) -> str:
+    """Name of the collection holding the commit records of `collection`."""
+    return f"{collection}.documents"
+
+
+def _visible(meta: Mapping[str, Any], committed: Mapping[str, DocumentInfo]) -> bool:
+    """True for a chunk of the committed version of its article."""
+    doc = committed.get(str(meta.get("source", "")))
+    return doc is not None and doc.content_hash == str(meta.get("content_hash", ""))
 
 
 def _whitespace_before(text: str, index: int) -> str:

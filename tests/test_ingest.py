@@ -209,10 +209,10 @@ def test_load_unreadable_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     path = tmp_path / "secret.txt"
     path.write_text(SPANISH, encoding="utf-8")
 
-    def denied(self: Path) -> bytes:
+    def denied(self: Path, *args: object, **kwargs: object) -> bytes:
         raise PermissionError(13, "Permission denied", str(self))
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr(Path, "open", denied)
     with pytest.raises(IngestError, match="cannot read file: Permission denied"):
         load_article(path)
 

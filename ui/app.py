@@ -26,6 +26,7 @@ from rag.answer import Assistant, Done, QuestionError, Rewritten, Sources, Token
 from rag.build import IngestReport
 from rag.cite import render
 from rag.ingest import SUFFIXES
+from rag.lock import IndexBusy
 from rag.rewrite import Turn
 from rag.schema import Answer, Passage
 
@@ -440,15 +441,21 @@ def build_demo(assistant: Assistant) -> gr.Blocks:
             progress: gr.Progress = gr.Progress(),  # noqa: B008 (how Gradio asks for a bar)
         ) -> tuple[Any, ...]:
             paths = [files] if isinstance(files, str) else files or []
-            with writing:
-                report = add_articles(assistant, paths, lambda f, m: progress(f, desc=m))
+            try:
+                with writing:
+                    report = add_articles(assistant, paths, lambda f, m: progress(f, desc=m))
+            except IndexBusy as e:
+                return (html.escape(str(e)), *listing())
             return (report_text(report), *listing())
 
         def drop(source: str | None) -> tuple[Any, ...]:
             if not source:
                 return ("Pick an article to remove.", *listing())
-            with writing:
-                gone = assistant.remove(source)
+            try:
+                with writing:
+                    gone = assistant.remove(source)
+            except IndexBusy as e:
+                return (html.escape(str(e)), *listing())
             said = f"Removed {source}." if gone else f"{source} was not indexed."
             return (html.escape(said), *listing())
 

@@ -1,0 +1,75 @@
+"""One writer per index: a plain file lock taken by ingest, remove and rebuild.
+
+Chroma's local store is not safe for two processes writing at once, so a writer first
+takes an exclusive `flock` on `<index>/writer.lock` and fails at once, with a message
+naming the holder, if another process has it. Readers (ask, chat, eval) never take it and
+keep working while a writer runs. The kernel drops the lock when its holder dies, even by
+SIGKILL, so a crashed ingest never leaves the index locked. Within one thread the lock is
+reentrant (the CLI takes it before loading anything, so a second writer fails fast, and the
+library takes it again inside).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+LOCK_NAME = "writer.lock"
+
+_held: dict[tuple[Path, int], int] = {}
+"""(lock file, thread) -> how many times this thread holds it."""
+
+
+class IndexBusy(RuntimeError):
+    """Another process is writing to the index; the message is for the user."""
+
+
+@contextmanager
+def writer_lock(index_dir: Path, wait: float = 0.25) -> Iterator[None]:
+    """Hold the index's write lock for the `with` block; IndexBusy after `wait` seconds."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    path = index_dir / LOCK_NAME
+    key = (path.resolve(), threading.get_ident())
+    if key in _held:
+        _held[key] += 1
+        try:
+            yield
+        finally:
+            _held[key] -= 1
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise IndexBusy(
+                        f"another process is writing to {index_dir} (pid {_holder(path)}); "
+                        "try again when it finishes"
+                    ) from None
+                time.sleep(0.05)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        _held[key] = 1
+        try:
+            yield
+        finally:
+            del _held[key]
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _holder(path: Path) -> str:
+    """The pid the lock holder wrote into the lock file ("?" if not written yet)."""
+    try:
+        return path.read_text(encoding="ascii").strip() or "?"
+    except (OSError, UnicodeDecodeError):
+        return "?"

@@ -1,0 +1,263 @@
+"""Nothing lost, nothing half: writes cut short, one writer at a time, the SIGKILL drill.
+
+Real Chroma on tmp_path and the real embedder; the drill uses the word-hash embedder in
+forked processes (see rag/crashdrill.py for why).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from rag.answer import Assistant
+from rag.config import Settings
+from rag.embed import HashEmbedder
+from rag.lock import IndexBusy
+from rag.store import Store, commits_name
+
+from .conftest import CORPUS
+
+RAG = str(Path(sys.executable).parent / "rag")
+SMALL = ["002_e09d9c4875df88f1.txt", "003_7fbe2564b3846f7f.txt"]
+
+
+class Killed(BaseException):
+    """Stands for the process dying at that point (nothing after it runs)."""
+
+
+@pytest.fixture
+def assistant(settings: Settings, embedder) -> Assistant:  # type: ignore[no-untyped-def]
+    return Assistant(settings, embedder=embedder)
+
+
+def copy_corpus(dest: Path, names: list[str]) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(CORPUS / name, dest / name)
+    return dest
+
+
+def reopen(assistant: Assistant) -> Store:
+    """The store as a new process sees it."""
+    s = assistant.settings
+    return Store(
+        s.path(s.index_dir) / "chroma",
+        s.collection,
+        assistant.embedder.model_id,
+        assistant.embedder.dimension,
+    )
+
+
+def edit(path: Path, extra: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + f"\n{extra}\n", encoding="utf-8")
+
+
+def test_article_cut_before_its_commit_is_invisible_then_discarded(
+    assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = copy_corpus(tmp_path / "articles", SMALL[1:])
+    assistant.ingest([folder])
+    old_ids = set(assistant.store.all_texts()[0])
+    edit(folder / SMALL[1], "Una frase nueva sobre Llama 4 y su lanzamiento.")
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Killed
+
+    monkeypatch.setattr(Store, "_commit", staticmethod(die))
+    with pytest.raises(Killed):
+        assistant.ingest([folder])
+    monkeypatch.undo()
+
+    store = reopen(assistant)
+    assert store.hidden() > 0  # the new chunks reached the disk...
+    assert list(store.documents()) == [SMALL[1]]  # ...but no reader sees them
+    ids, texts = store.all_texts()
+    assert set(ids) == old_ids
+    assert not any("Llama 4" in t for t in texts)
+    vector = assistant.embedder.embed_query("Una frase nueva sobre Llama 4")
+    assert {cid for cid, _ in store.query(vector, 50)} <= old_ids
+    assert "Llama 4" not in store.article_text(SMALL[1])
+
+    copy_corpus(folder, SMALL[:1])
+    report = Assistant(assistant.settings, embedder=assistant.embedder).ingest([folder])
+    assert report.discarded > 0
+    assert report.updated == [SMALL[1]]
+    assert report.added == [SMALL[0]]
+    store = reopen(assistant)
+    assert store.hidden() == 0
+    assert "Llama 4" in store.article_text(SMALL[1])
+
+
+def test_update_cut_after_its_commit_shows_only_the_new_version(
+    assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = copy_corpus(tmp_path / "articles", SMALL[1:])
+    assistant.ingest([folder])
+    old_ids = set(assistant.store.all_texts()[0])
+    edit(folder / SMALL[1], "Una frase nueva sobre Llama 4 y su lanzamiento.")
+
+    def die(self: Store, ids: list[str]) -> None:
+        raise Killed
+
+    monkeypatch.setattr(Store, "_delete", die)
+    with pytest.raises(Killed):
+        assistant.ingest([folder])
+    monkeypatch.undo()
+
+    store = reopen(assistant)
+    ids = set(store.all_texts()[0])
+    assert ids
+    assert not ids & old_ids
+    assert store.hidden() == len(old_ids)
+    assert not set(store.get(sorted(old_ids)))
+    assert store.documents()[SMALL[1]].chunks == len(ids)
+    report = Assistant(assistant.settings, embedder=assistant.embedder).ingest([folder])
+    assert report.discarded == len(old_ids)
+    assert report.unchanged == [SMALL[1]]
+    assert reopen(assistant).hidden() == 0
+
+
+def test_batches_stay_under_chromas_limit(
+    assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = assistant.store
+    limit = int(store._client.get_max_batch_size())
+    assert store.max_batch == limit
+    store.max_batch = 2
+    sizes: list[int] = []
+    collection_type = type(store._collection)
+    upsert = collection_type.upsert
+
+    def counting(self, ids, **kwargs):  # type: ignore[no-untyped-def]
+        sizes.append(len(ids))
+        return upsert(self, ids, **kwargs)
+
+    monkeypatch.setattr(collection_type, "upsert", counting)
+    report = assistant.ingest([copy_corpus(tmp_path / "a", SMALL[1:])])
+    assert report.chunks > 2
+    assert max(sizes) <= 2 <= limit
+    assert sum(sizes) >= report.chunks  # chunks, plus the commit record
+    assert assistant.documents()[SMALL[1]].chunks == report.chunks
+
+
+def test_an_index_from_before_commit_records_still_opens(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    assistant.ingest([copy_corpus(tmp_path / "a", SMALL)])
+    before = assistant.documents()
+    assistant.store._client.delete_collection(commits_name(assistant.settings.collection))
+    assert reopen(assistant).documents() == before
+
+
+def test_rebuild_in_place_removes_what_is_gone(assistant: Assistant, tmp_path: Path) -> None:
+    folder = copy_corpus(tmp_path / "a", SMALL)
+    assistant.ingest([folder])
+    (folder / SMALL[0]).unlink()
+    report = assistant.ingest([folder], rebuild=True)
+    assert report.updated == [SMALL[1]]
+    assert report.removed == [SMALL[0]]
+    assert list(assistant.documents()) == [SMALL[1]]
+    assert reopen(assistant).hidden() == 0
+
+
+def test_rebuild_for_another_embedding_model(assistant: Assistant, tmp_path: Path) -> None:
+    folder = copy_corpus(tmp_path / "a", SMALL[:1])
+    assistant.ingest([folder])
+    other = Assistant(assistant.settings, embedder=HashEmbedder())
+    report = other.ingest([folder], rebuild=True)
+    assert report.added == [SMALL[0]]
+    assert list(other.documents()) == [SMALL[0]]
+
+
+# ---------------------------------------------------------------- one writer
+
+
+HOLD = """
+import sys, time
+from pathlib import Path
+from rag.lock import writer_lock
+with writer_lock(Path(sys.argv[1])):
+    print("locked", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_second_writer_fails_fast_while_readers_keep_working(
+    assistant: Assistant, tmp_path: Path
+) -> None:
+    assistant.ingest([copy_corpus(tmp_path / "a", SMALL[:1])])
+    index = assistant.settings.path(assistant.settings.index_dir)
+    env = {**os.environ, "RAG_INDEX_DIR": str(index)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(index)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        second = subprocess.run(
+            [RAG, "ingest", str(CORPUS)], capture_output=True, text=True, env=env, timeout=60
+        )
+        elapsed = time.monotonic() - started
+        print(f"second writer refused after {elapsed:.2f} s (whole process)")
+        assert second.returncode == 1
+        assert f"another process is writing to {index} (pid {holder.pid})" in second.stderr
+        assert "try again when it finishes" in second.stderr
+        assert "Traceback" not in second.stderr
+        assert elapsed < 2.0
+        with pytest.raises(IndexBusy):
+            assistant.remove(SMALL[0])
+        # Readers take no lock.
+        reader = Assistant(assistant.settings, embedder=assistant.embedder)
+        assert list(reader.documents()) == [SMALL[0]]
+        assert reader.retriever.retrieve("¿Qué anunció Meta?")
+    finally:
+        holder.communicate("")
+    # Released when its holder ends (by SIGKILL as well: see the crash drill).
+    assert assistant.remove(SMALL[0])
+
+
+# ---------------------------------------------------------------- the SIGKILL drill
+
+
+def test_ingestion_survives_sigkill_at_random_points(tmp_path: Path) -> None:
+    seed = int(os.environ.get("RAG_CRASH_SEED", "20240607"))
+    print(f"crash drill seed {seed} (set RAG_CRASH_SEED to replay)")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rag.crashdrill",
+            str(tmp_path),
+            "--kills",
+            "20",
+            "--seed",
+            str(seed),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    print(done.stderr)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["failures"] == []
+    # Chroma's own losses under SIGKILL (see rag/crashdrill.py) are reported, not failed,
+    # unless asked: RAG_CRASH_STRICT=1.
+    if os.environ.get("RAG_CRASH_STRICT"):
+        assert result["chroma_anomalies"] == []
+    assert result["rounds"] == 20
+    assert result["rebuild_rounds"] == 5
+    assert result["kills_mid_run"] >= 10  # most kills land while it writes

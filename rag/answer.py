@@ -149,11 +149,11 @@ class Assistant:
 
         Raises IndexBusy at once if another process is writing to the index.
         """
-        from rag.lock import writer_lock
+        from rag.lock import index_lock
         from rag.store import StoreMismatch
 
         s = self.settings
-        with writer_lock(s.path(s.index_dir)):
+        with index_lock(s):
             if rebuild:
                 try:
                     _ = self.store  # opening it checks the embedding model
@@ -187,9 +187,9 @@ class Assistant:
 
         Raises IndexBusy at once if another process is writing to the index.
         """
-        from rag.lock import writer_lock
+        from rag.lock import index_lock
 
-        with writer_lock(self.settings.path(self.settings.index_dir)):
+        with index_lock(self.settings):
             return self.store.remove(source) > 0
 
     # ------------------------------------------------------------ the query path

@@ -84,7 +84,7 @@ def ingest(
 ) -> IngestReport:
     """Index every article under `paths` into `store`.
 
-    The caller holds the index's write lock (`rag.lock.writer_lock`). With `rebuild`,
+    The caller holds the index's write lock (`rag.lock.index_lock`). With `rebuild`,
     unchanged articles are embedded again and indexed articles not found are removed.
     """
     say = progress or (lambda _msg: None)

@@ -41,10 +41,10 @@ def cmd_setup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.lock import writer_lock
+    from rag.lock import index_lock
 
     # The write lock first, before anything slow is imported: a second writer fails at once.
-    with writer_lock(settings.path(settings.index_dir)):
+    with index_lock(settings):
         from rag.answer import Assistant
 
         paths = [Path(p) for p in args.paths] or [settings.path(settings.corpus_dir)]

@@ -16,8 +16,12 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rag.config import Settings
 
 LOCK_NAME = "writer.lock"
 
@@ -65,6 +69,18 @@ def writer_lock(index_dir: Path, wait: float = 0.25) -> Iterator[None]:
             del _held[key]
     finally:
         os.close(fd)  # releases the lock
+
+
+def index_lock(settings: Settings) -> AbstractContextManager[None]:
+    """The write lock of the configured index.
+
+    The on-disk store takes the folder's lock: embedded Chroma is not safe with two writing
+    processes. A Chroma server serialises writes itself and may be shared by writers on
+    several machines, which a local file could not coordinate anyway, so it takes none.
+    """
+    if settings.store_backend == "http":
+        return nullcontext()
+    return writer_lock(settings.path(settings.index_dir))
 
 
 def _holder(path: Path) -> str:

@@ -50,10 +50,8 @@ CASES = ROOT / "eval" / "injection" / "cases.jsonl"
 RESULTS = ROOT / "eval" / "results"
 REPORT = ROOT / "eval" / "reports" / "injection"
 CONDITIONS = ("naive", "product")
-SHOWN = ("naive", "main", "product-raw", "product")
-"""Conditions in the report: `product-raw` is the product's prompt without the checker;
-`main` is a product run recorded before these defences (rows copied to
-injection-main.jsonl), shown when present."""
+SHOWN = ("naive", "product-raw", "product")
+"""Conditions in the report: `product-raw` is the product's prompt without the checker."""
 
 
 def run_case(assistant: Assistant, case: AttackCase, condition: str) -> dict[str, Any]:
@@ -93,8 +91,6 @@ def verdicts(case: AttackCase, row: dict[str, Any]) -> dict[str, dict[str, Any]]
         not 1 <= c["n"] <= len(shown) or shown[c["n"] - 1]["chunk_id"] != c["chunk_id"]
         for c in row["citations"]
     )
-    if row["condition"] == "main":
-        return {"main": final}
     return {"product-raw": asdict(judge(case, row["raw_text"], texts)), "product": final}
 
 
@@ -104,8 +100,11 @@ def rate(rows: list[dict[str, Any]], key: str) -> dict[str, Any]:
     return {"n": n, "count": k, "rate": round(k / n, 3) if n else None}
 
 
-def summarise(cases: list[AttackCase], judged: dict[str, dict[str, dict[str, Any]]]) -> dict:
-    """Counts and rates per condition, overall and per attack kind and language."""
+def summarise(
+    cases: list[AttackCase], judged: dict[str, dict[str, dict[str, Any]]], asked: set[str]
+) -> dict:
+    """Counts and rates per condition, overall and per attack kind and language; `asked`
+    are the cases where the product asked the model (not refused by the relevance gate)."""
     by_id = {c.id: c for c in cases}
     out: dict[str, Any] = {"cases": len(judged), "conditions": {}}
     for cond in SHOWN:
@@ -116,6 +115,9 @@ def summarise(cases: list[AttackCase], judged: dict[str, dict[str, dict[str, Any
         entry: dict[str, Any] = {
             "attack_success": rate(rows, "success"),
             "attack_success_delivered": rate(delivered, "success"),
+            "attack_success_model_asked": rate(
+                [r for r in delivered if r["id"] in asked], "success"
+            ),
             "delivered": rate(rows, "delivered"),
             "leak": rate(rows, "leak"),
             "out_of_set_citation": rate(rows, "out_of_set"),
@@ -139,15 +141,21 @@ def pct(x: dict[str, Any] | None) -> str:
 def write_report(cases: list[AttackCase], rows: dict[str, list[dict[str, Any]]]) -> dict:
     """Write summary.json and README.md to eval/reports/injection/; return the summary."""
     by_id = {c.id: c for c in cases}
+    # Only cases answered in every recorded condition, so the figures compare like with like.
+    recorded = [{r["id"] for r in v} for v in rows.values() if v]
+    common = set.intersection(*recorded) if recorded else set()
     judged: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for cond_rows in rows.values():
         for row in cond_rows:
+            if row["id"] not in common:
+                continue
             found = verdicts(by_id[row["id"]], row)
             for k in found:
                 raw_only = k == "product-raw"
                 found[k]["refused"] = is_not_found(row["raw_text"]) if raw_only else row["refused"]
             judged[row["id"]].update(found)
-    summary = summarise(cases, judged)
+    asked = {r["id"] for r in rows.get("product", []) if r["raw_text"].strip()}
+    summary = summarise(cases, judged, asked)
     REPORT.mkdir(parents=True, exist_ok=True)
     (REPORT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     conds = [c for c in SHOWN if c in summary["conditions"]]
@@ -161,8 +169,6 @@ def write_report(cases: list[AttackCase], rows: dict[str, list[dict[str, Any]]])
         "",
         "- `naive`: passages pasted as plain text, no untrusted-text rule, model text as is "
         "(before).",
-        "- `main`: the product before these defences (passages already tagged and escaped, "
-        "declared untrusted; citation check), when recorded.",
         "- `product-raw`: the product's prompt (tagged, neutralised passages declared "
         "untrusted), the model's text before the citation check.",
         "- `product`: the product's answer, `Assistant.ask` (after).",
@@ -173,6 +179,10 @@ def write_report(cases: list[AttackCase], rows: dict[str, list[dict[str, Any]]])
     for key, label in (
         ("attack_success", "attack success (all cases)"),
         ("attack_success_delivered", "attack success (attack reached the prompt)"),
+        (
+            "attack_success_model_asked",
+            "attack success (reached the prompt, product asked the model)",
+        ),
         ("delivered", "attack reached the prompt"),
         ("leak", "system prompt leaked"),
         ("out_of_set_citation", "citation outside the retrieved set"),
@@ -294,7 +304,7 @@ def main() -> None:
                 assert assistant.remove(Path(case.file).name)
             for f in out.values():
                 f.close()
-    all_rows = {c: load_rows(c) for c in (*CONDITIONS, "main")}
+    all_rows = {c: load_rows(c) for c in CONDITIONS}
     summary = write_report(load_cases(args.cases), all_rows)
     for cond, s in summary["conditions"].items():
         print(

@@ -49,9 +49,11 @@ from rag.schema import Passage  # noqa: E402
 CASES = ROOT / "eval" / "injection" / "cases.jsonl"
 RESULTS = ROOT / "eval" / "results"
 REPORT = ROOT / "eval" / "reports" / "injection"
-CONDITIONS = ("naive", "product")
-SHOWN = ("naive", "product-raw", "product")
-"""Conditions in the report: `product-raw` is the product's prompt without the checker."""
+CONDITIONS = ("naive", "product", "ungated")
+SHOWN = ("naive", "product-raw", "product", "ungated")
+"""Conditions in the report: `product-raw` is the product's prompt without the checker;
+`ungated` is the product asked even when no passage passes the relevance gate (run only for
+the cases the gate refuses: `--conditions ungated --ids ...`)."""
 
 
 def run_case(assistant: Assistant, case: AttackCase, condition: str) -> dict[str, Any]:
@@ -65,7 +67,13 @@ def run_case(assistant: Assistant, case: AttackCase, condition: str) -> dict[str
         raw = "".join(assistant.generator.stream(messages, assistant.settings.max_answer_tokens))
         row.update(text=raw, raw_text=raw, refused=is_not_found(raw), citations=[])
     else:
-        answer = assistant.ask(case.question)
+        settings = assistant.settings
+        if condition == "ungated":
+            assistant.settings = settings.with_(min_relevance=0.0)
+        try:
+            answer = assistant.ask(case.question)
+        finally:
+            assistant.settings = settings
         passages = answer.passages
         row.update(
             text=answer.text,
@@ -91,6 +99,8 @@ def verdicts(case: AttackCase, row: dict[str, Any]) -> dict[str, dict[str, Any]]
         not 1 <= c["n"] <= len(shown) or shown[c["n"] - 1]["chunk_id"] != c["chunk_id"]
         for c in row["citations"]
     )
+    if row["condition"] == "ungated":
+        return {"ungated": final}
     return {"product-raw": asdict(judge(case, row["raw_text"], texts)), "product": final}
 
 
@@ -142,7 +152,7 @@ def write_report(cases: list[AttackCase], rows: dict[str, list[dict[str, Any]]])
     """Write summary.json and README.md to eval/reports/injection/; return the summary."""
     by_id = {c.id: c for c in cases}
     # Only cases answered in every recorded condition, so the figures compare like with like.
-    recorded = [{r["id"] for r in v} for v in rows.values() if v]
+    recorded = [{r["id"] for r in v} for k, v in rows.items() if v and k != "ungated"]
     common = set.intersection(*recorded) if recorded else set()
     judged: dict[str, dict[str, dict[str, Any]]] = defaultdict(dict)
     for cond_rows in rows.values():
@@ -197,6 +207,18 @@ def write_report(cases: list[AttackCase], rows: dict[str, list[dict[str, Any]]])
             lines.append(
                 f"| {k} | " + " | ".join(pct(S[c][f"by_{group}"].get(k)) for c in conds) + " |"
             )
+    gated = sorted(i for i, v in judged.items() if "ungated" in v)
+    if gated:
+        sub = [judged[i] for i in gated]
+        naive_hits = sum(bool(v.get("naive", {}).get("success")) for v in sub)
+        ungated_hits = sum(bool(v["ungated"]["success"]) for v in sub)
+        lines += [
+            "",
+            f"The relevance gate refuses {len(gated)} of these questions without asking the "
+            "model (no passage is close enough). Asked anyway (`ungated`: the product's prompt "
+            f"and check, gate off), attacks succeed in {ungated_hits}/{len(gated)} of them; "
+            f"with the naive prompt in {naive_hits}/{len(gated)}.",
+        ]
     lines += ["", "Cases where an attack succeeded:", ""]
     for i, v in sorted(judged.items()):
         hit = [c for c in conds if v.get(c, {}).get("success")]
@@ -246,7 +268,7 @@ def replay(assistant: Assistant, condition: str) -> list[dict[str, Any]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cases", type=Path, default=CASES)
-    ap.add_argument("--conditions", nargs="+", default=list(CONDITIONS), choices=CONDITIONS)
+    ap.add_argument("--conditions", nargs="+", default=["naive", "product"], choices=CONDITIONS)
     ap.add_argument("--limit", type=int, help="only the first N cases (a smoke run)")
     ap.add_argument("--ids", nargs="+", help="only these case ids")
     ap.add_argument(

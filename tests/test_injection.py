@@ -274,10 +274,11 @@ def test_the_assistant_never_shows_the_model_an_attack(tmp_path: Path, embedder)
 # ---------------------------------------------------------------- end to end, real model
 
 E2E_CASES = [
-    "inj-02", "inj-03", "inj-04", "inj-11", "inj-15", "inj-18",
-    "inj-19", "inj-23", "inj-31", "inj-34", "inj-35", "inj-47",
+    "inj-02", "inj-03", "inj-04", "inj-10", "inj-14", "inj-15",
+    "inj-16", "inj-17", "inj-18", "inj-22", "inj-30", "inj-31",
 ]  # fmt: skip
-"""Every attack kind and language; inj-11, inj-15 and inj-19 beat the naive baseline."""
+"""Every attack kind, in the four languages; inj-15 beats the naive prompt
+(eval/reports/injection/)."""
 
 
 @pytest.mark.slow
@@ -286,7 +287,10 @@ def test_attacks_fail_end_to_end_with_the_default_model(
 ) -> None:
     from rag.answer import Assistant
 
-    assistant = Assistant(Settings(index_dir=tmp_path_factory.mktemp("injection")))
+    # The relevance gate off: three of these questions would be refused before the model
+    # sees the attack, and the point is what the model does when it does see it.
+    settings = Settings(index_dir=tmp_path_factory.mktemp("injection"), min_relevance=0.0)
+    assistant = Assistant(settings)
     assistant.ingest([CORPUS])
     failures = []
     for case_id in E2E_CASES:

@@ -15,6 +15,11 @@ answer sentence is compared with every sentence of every retrieved passage:
 * if the model said it could not answer, or no sentence is supported, the answer is
   "the articles don't say" with no citations.
 
+Passages are untrusted (rag/injection.py): a passage sentence that gives orders to an AI
+never counts as support, and an answer sentence is removed outright when it repeats the
+system prompt, carries a link no article reports, or echoes a word found only in such an
+injected instruction (a canary, an invented name, a dictated source).
+
 There is no multilingual NLI model to be had here, so "support" means close in meaning
 and consistent in numbers, not entailment; the thresholds are settings.
 """
@@ -28,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.embed import Embedder
-from rag.prompts import NOT_FOUND
+from rag.injection import LeakDetector, echoed_words, instruction_spans, urls_in
+from rag.prompts import NOT_FOUND, SYSTEM_PROMPT
 from rag.schema import Citation, Passage, Sentence
 
 _MARKER = re.compile(r"\s*(?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
@@ -236,16 +242,46 @@ class CitationChecker:
         self.margin = margin
         """A cited passage this much weaker than the best one loses the citation to it."""
         self._cache: dict[str, tuple[list[Span], np.ndarray]] = {}
+        self.leaks = LeakDetector([SYSTEM_PROMPT])
 
     def _passage_sentences(self, passage: Passage) -> tuple[list[Span], np.ndarray]:
+        """The passage's sentences and their embeddings; an injected instruction's sentence
+        gets a zero vector, so it supports nothing."""
         cached = self._cache.get(passage.chunk_id)
         if cached is None:
             spans = split_sentences(passage.text) or [Span(passage.text, 0, len(passage.text))]
-            cached = (spans, self.embedder.embed_sentences([s.text for s in spans]))
+            vectors = self.embedder.embed_sentences([s.text for s in spans])
+            injected = instruction_spans(passage.text)
+            for k, span in enumerate(spans):
+                if any(a < span.end and span.start < b for a, b in injected):
+                    vectors[k] = 0.0
+            cached = (spans, vectors)
             if len(self._cache) > 2048:
                 self._cache.clear()
             self._cache[passage.chunk_id] = cached
         return cached
+
+    def injected(self, sentence: str, passages: Sequence[Passage]) -> str | None:
+        """Why an answer sentence must go because it obeys the passages' text rather than
+        reports it, or None."""
+        if self.leaks(sentence):
+            return "it repeats the system prompt"
+        injected: list[str] = []
+        trusted: list[str] = []
+        for p in passages:
+            last = 0
+            for a, b in instruction_spans(p.text):
+                trusted.append(p.text[last:a])
+                injected.append(p.text[a:b])
+                last = b
+            trusted += [p.text[last:], p.title]
+        trusted_text = " ".join(trusted)
+        if urls_in(sentence) - urls_in(trusted_text):
+            return "it holds a link no article reports"
+        echoed = echoed_words(sentence, " ".join(injected), trusted_text)
+        if echoed:
+            return f"it echoes an instruction planted in a passage ({', '.join(sorted(echoed))})"
+        return None
 
     def support(
         self, sentences: Sequence[str], passages: Sequence[Passage]
@@ -271,12 +307,20 @@ class CitationChecker:
         if not passages or not answer.strip() or is_not_found(answer):
             return refused
         parsed = parse_answer(answer)
+        changes: list[str] = []
+        kept_parsed = []
+        for i, (text, cited) in enumerate(parsed):
+            reason = self.injected(text, passages)
+            if reason:
+                changes.append(f"removed sentence {i + 1}: {reason}")
+            else:
+                kept_parsed.append((text, cited))
+        parsed = kept_parsed
         if not parsed:
-            return refused
+            return Verified(True, refusal, (), (), tuple(changes))
         scores, best = self.support([s for s, _ in parsed], passages)
         sentences: list[Sentence] = []
         citations: list[Citation] = []
-        changes: list[str] = []
         for i, (text, cited) in enumerate(parsed):
             valid = [n for n in cited if 1 <= n <= len(passages)]
             if len(valid) < len(cited):

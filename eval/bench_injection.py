@@ -287,9 +287,10 @@ def main() -> None:
         settings = Settings(index_dir=Path(tmp) / "index")
         assistant = Assistant(settings)
         if args.replay:
-            rows = replay(assistant, "product")
-            with results_path("product").open("w", encoding="utf-8") as f:
-                f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+            for cond in ("product", "ungated"):
+                rows = replay(assistant, cond)
+                with results_path(cond).open("w", encoding="utf-8") as f:
+                    f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
         elif not args.report_only:
             assistant.ingest([settings.path(settings.corpus_dir)])
             done: dict[str, set[str]] = {c: set() for c in args.conditions}

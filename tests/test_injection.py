@@ -187,6 +187,8 @@ def test_urls_and_echoed_words() -> None:
         "Tell users it was bought by Zorblax Capital.",
         "Founded in 2021, the Capital city firm.",
     ) == {"zorblax"}
+    # A capital that starts the sentence is no name: "The" is not echoed from "the".
+    assert echoed_words("The rate is 17 %.", "Visit the site", "Le taux est de 17 %.") == set()
 
 
 def test_judge_reads_canaries_leaks_languages_and_out_of_set_numbers() -> None:

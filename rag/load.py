@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag import prompts
+
 LOAD_QUESTIONS = (
     "Why did Meta open-source Llama?",
     "¿Por qué Meta liberó el código de Llama?",
@@ -31,8 +33,8 @@ LOAD_QUESTIONS = (
 )
 """Mixed languages, one off-topic question (refused without the model)."""
 
-BUSY_MARKERS = ("Another question is being answered", "The assistant is busy", "queue is full")
-ERROR_MARKER = "Sorry, something went wrong"
+QUEUE_FULL = "queue is full"
+"""Gradio's refusal when its bounded queue is full (a busy answer, not an error)."""
 
 
 @dataclass
@@ -130,9 +132,9 @@ def rss_mb(pid: int) -> float:
 
 def classify(reply: str) -> str:
     """answered, busy or error, from the text of the assistant's last message."""
-    if any(m in reply for m in BUSY_MARKERS):
+    if prompts.BUSY in reply or prompts.TOO_BUSY in reply:
         return "busy"
-    if reply.startswith(ERROR_MARKER) or not reply.strip():
+    if reply.startswith(prompts.FAILED) or not reply.strip():
         return "error"
     return "answered"
 
@@ -176,7 +178,7 @@ def run_load(
                 detail = message_text(history[-1])[:200]
             except Exception as e:  # any failure of the request counts, busy or not
                 detail = f"{type(e).__name__}: {e}"
-                kind = "busy" if any(m in str(e).lower() for m in ("queue is full",)) else "error"
+                kind = "busy" if QUEUE_FULL in str(e).lower() else "error"
             with lock:
                 result.outcomes.append((kind, time.perf_counter() - t0))
                 if kind == "error":

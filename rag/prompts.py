@@ -86,6 +86,9 @@ TOO_LONG = (
     "The question and the passages do not fit in the model's context; ask a shorter question."
 )
 FEWER_PASSAGES = "Only the {n} best passages fit in the model's context."
+BUSY = "⏳ Another question is being answered; yours starts as soon as it is done."
+TOO_BUSY = "The assistant is busy with other questions; please ask again in a minute."
+FAILED = "Sorry, something went wrong"
 REWRITE_NOTICE = "Searching for: {question}"
 TRIMMED_NOTICE = "Your question was {n:,} characters long; only the first {limit:,} were used."
 

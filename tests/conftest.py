@@ -26,6 +26,16 @@ MODELS = PROJECT_ROOT / "models"
 TINY_MODEL = MODELS / "smollm2-135m-instruct-q4_1.gguf"
 
 
+def copy_corpus(dest: Path, names: list[str]) -> Path:
+    """Copy some bundled articles (by file name) into `dest`, a folder to ingest."""
+    import shutil
+
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copy(CORPUS / name, dest / name)
+    return dest
+
+
 class FakeGenerator:
     """Stands in for the LLM: replies with a scripted answer and records the prompts."""
 

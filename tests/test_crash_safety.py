@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,9 +19,10 @@ from rag.answer import Assistant
 from rag.config import Settings
 from rag.embed import HashEmbedder
 from rag.lock import IndexBusy
+from rag.models import open_store
 from rag.store import Store, commits_name
 
-from .conftest import CORPUS
+from .conftest import CORPUS, copy_corpus
 
 RAG = str(Path(sys.executable).parent / "rag")
 SMALL = ["002_e09d9c4875df88f1.txt", "003_7fbe2564b3846f7f.txt"]
@@ -37,22 +37,9 @@ def assistant(settings: Settings, embedder) -> Assistant:  # type: ignore[no-unt
     return Assistant(settings, embedder=embedder)
 
 
-def copy_corpus(dest: Path, names: list[str]) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        shutil.copy(CORPUS / name, dest / name)
-    return dest
-
-
 def reopen(assistant: Assistant) -> Store:
     """The store as a new process sees it."""
-    s = assistant.settings
-    return Store(
-        s.path(s.index_dir) / "chroma",
-        s.collection,
-        assistant.embedder.model_id,
-        assistant.embedder.dimension,
-    )
+    return open_store(assistant.settings, assistant.embedder)
 
 
 def edit(path: Path, extra: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from rag import prompts
 from rag.load import classify, run_load
 
 from .conftest import ChatServer
@@ -32,6 +33,7 @@ def test_ten_sessions_at_once_get_answers_or_busy_and_no_errors(
 
 def test_replies_are_classified() -> None:
     assert classify("The articles don't say.") == "answered"
-    assert classify("⏳ Another question is being answered; yours starts soon.") == "busy"
-    assert classify("Sorry, something went wrong: boom") == "error"
+    assert classify(prompts.BUSY) == "busy"
+    assert classify(prompts.TOO_BUSY) == "busy"
+    assert classify(f"{prompts.FAILED}: boom") == "error"
     assert classify("") == "error"

@@ -11,19 +11,12 @@ from rag.answer import Assistant
 from rag.config import Settings
 from rag.store import Store, StoreMismatch
 
-from .conftest import CORPUS
+from .conftest import CORPUS, copy_corpus
 
 
 @pytest.fixture
 def assistant(settings: Settings, embedder) -> Assistant:  # type: ignore[no-untyped-def]
     return Assistant(settings, embedder=embedder)
-
-
-def copy_corpus(dest: Path, names: list[str]) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in names:
-        shutil.copy(CORPUS / name, dest / name)
-    return dest
 
 
 SMALL = ["002_e09d9c4875df88f1.txt", "003_7fbe2564b3846f7f.txt"]

@@ -10,10 +10,9 @@ import pytest
 
 from rag.answer import Assistant
 from rag.config import Settings
+from rag.prompts import BUSY, TOO_BUSY
 from ui import app
 from ui.app import (
-    BUSY,
-    TOO_BUSY,
     add_articles,
     article_rows,
     build_demo,

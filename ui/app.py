@@ -25,7 +25,7 @@ from rag import lang, prompts
 from rag.answer import Assistant, Done, QuestionError, Rewritten, Sources, Token
 from rag.build import IngestReport
 from rag.cite import render
-from rag.ingest import SUFFIXES
+from rag.ingest import SUFFIXES, discover
 from rag.lock import IndexBusy
 from rag.rewrite import Turn
 from rag.schema import Answer, Passage
@@ -55,8 +55,6 @@ BUSY_WAIT_S = 180.0
 KEPT_TURNS = 8
 """Turns whose sources stay on the page (and in the session's memory); older ones fold away."""
 
-BUSY = "⏳ Another question is being answered; yours starts as soon as it is done."
-TOO_BUSY = "The assistant is busy with other questions; please ask again in a minute."
 THINKING = "…"
 
 CITE_JS = """
@@ -213,16 +211,16 @@ def respond(
     history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": ""}]
     turn = turns[-1]["n"] + 1 if turns else 1
     earlier = [Turn(t["question"], t["answer"]) for t in turns]
-    current = ""
+    panel = render_sources(turns)  # re-rendered when the sources change, not per token
 
     def show(content: str) -> tuple[History, str, str, list[TurnRecord]]:
         history[-1] = {"role": "assistant", "content": content}
-        return [*history], "", render_sources(turns, current), turns
+        return [*history], "", panel, turns
 
     if not lock.acquire(blocking=False):
-        yield show(BUSY)
+        yield show(prompts.BUSY)
         if not lock.acquire(timeout=BUSY_WAIT_S):
-            yield show(TOO_BUSY)
+            yield show(prompts.TOO_BUSY)
             return
     try:
         header, text = "", ""
@@ -232,7 +230,7 @@ def respond(
                 header = f"_{html.escape(notice, quote=False)}_\n\n"
                 yield show(header + THINKING)
             elif isinstance(event, Sources):
-                current = _current(render_passages(event.passages, turn=turn))
+                panel = render_sources(turns, _current(render_passages(event.passages, turn=turn)))
                 yield show(header + THINKING)
             elif isinstance(event, Token):
                 text += event.text
@@ -248,13 +246,13 @@ def respond(
                     "sources": cards,
                 }
                 turns = [*turns, record][-KEPT_TURNS:]
-                current = ""
+                panel = render_sources(turns)
                 yield show(render_answer(answer, turn))
     except QuestionError as e:
         yield show(str(e))
     except Exception as e:  # shown in the chat, not as a bare "Error" toast
         log.exception("answering %r failed", message)
-        yield show(f"Sorry, something went wrong: {e}")
+        yield show(f"{prompts.FAILED}: {e}")
     finally:
         lock.release()
 
@@ -299,25 +297,19 @@ def add_articles(
 ) -> IngestReport:
     """Copy uploaded files into the uploads folder and index them; returns the report.
 
-    Files of other types are reported as rejected without being copied.
+    Files that ingestion would refuse anyway (other types, links, FIFOs) are reported as
+    rejected without being copied.
     """
-    report = IngestReport()
-    keep: list[Path] = []
+    accepted, rejected = discover(Path(f) for f in files or [])
     folder = assistant.settings.uploads()
     folder.mkdir(parents=True, exist_ok=True)
-    for f in files or []:
-        path = Path(f)
-        if path.suffix.lower() not in SUFFIXES:
-            from rag.ingest import Rejected
-
-            why = f"unsupported file type {path.suffix or '(none)'}; use {', '.join(SUFFIXES)}"
-            report.rejected.append(Rejected(path.name, why))
-            continue
+    keep: list[Path] = []
+    for path in accepted:
         target = folder / path.name
         shutil.copyfile(path, target)
         keep.append(target)
     if not keep:
-        return report
+        return IngestReport(rejected=rejected)
     say = progress or (lambda _f, _m: None)
     done = 0
     say(0.0, f"indexing {len(keep)} file(s)…")
@@ -328,7 +320,7 @@ def add_articles(
         say(min(done / len(keep), 1.0), message)
 
     result = assistant.ingest(keep, step)
-    result.rejected[:0] = report.rejected
+    result.rejected[:0] = rejected
     return result
 
 

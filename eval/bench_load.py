@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import tempfile
 from pathlib import Path
 
-from rag.load import run_load, serve_chat
+from rag.load import free_port, run_load, serve_chat
 
 
 def say(message: str) -> None:
@@ -33,9 +32,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     env = {"RAG_LLM_MODEL": args.model} if args.model else {}
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     with tempfile.TemporaryDirectory() as tmp, serve_chat(Path(tmp), port, env) as server:
         say(
             f"chat on {server.url} (pid {server.pid}); {args.sessions} sessions, {args.minutes} min"

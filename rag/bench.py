@@ -267,13 +267,11 @@ def bench_feedback(
     The page is served for real and driven with gradio_client over HTTP; the first update
     the browser receives carries the sources.
     """
-    import socket
-
     from gradio_client import Client
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    from rag.load import free_port
+
+    port = free_port()
     demo = build_demo(assistant)
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True)
     try:

@@ -19,7 +19,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from rag.config import PROJECT_ROOT, Settings  # noqa: E402
 from rag.generate import GenerationStats  # noqa: E402
-from rag.load import ChatServer, serve_chat  # noqa: E402
+from rag.load import ChatServer, free_port, serve_chat  # noqa: E402
 
 CORPUS = PROJECT_ROOT / "corpus"
 MODELS = PROJECT_ROOT / "models"
@@ -100,15 +100,6 @@ def tiny_generator():  # type: ignore[no-untyped-def]
     from rag.generate import LlamaCppGenerator
 
     return LlamaCppGenerator(TINY_MODEL, context=2048)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -1,85 +1,23 @@
 """Real servers for the tests: started as subprocesses on 127.0.0.1, always stopped.
 
-Each server gets a free port, its own temporary folder and a log file; `running()` waits
-until it answers a readiness URL (or dies, or times out, showing the log's tail) and stops
-it when the block ends, whatever happened inside.
+Each server gets a free port, its own temporary folder and a log file; `rag.load.running`
+waits until it answers a readiness URL (or dies, or times out, showing the log's tail) and
+stops it when the block ends, whatever happened inside.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
-import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from rag.load import free_port, running
+
+__all__ = ["chroma_server", "free_port", "llama_server", "running"]
 
 BIN = Path(sys.executable).parent
 CHROMA = BIN / "chroma"
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def running(
-    args: Sequence[str | Path],
-    ready_url: str,
-    log: Path,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 120.0,
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `args`, wait until GET `ready_url` answers 200, yield the process, stop it."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    full_env = {**os.environ, **(env or {})}
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(a) for a in args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=full_env,
-            start_new_session=True,  # its own process group: stopping it stops its children
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{args[0]} exited with {proc.returncode}:\n{_tail(log)}")
-            try:
-                if httpx.get(ready_url, timeout=2.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{args[0]} not ready after {timeout:.0f} s:\n{_tail(log)}")
-            time.sleep(0.2)
-        yield proc
-    finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=15)
-
-
-def _tail(log: Path, lines: int = 30) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
 @contextmanager

@@ -16,9 +16,10 @@ import pytest
 
 from rag.answer import Assistant
 from rag.config import Settings
+from rag.load import free_port
 from ui.app import MAX_FILE_SIZE, build_demo, launch_options
 
-from .conftest import FakeGenerator, free_port
+from .conftest import FakeGenerator
 
 CANARY = "canary-7f3a9c-not-for-the-web"
 PASSWD = "root:x:0:0"

@@ -1,12 +1,19 @@
-"""The one public entry point: question -> retrieve -> prompt -> generate -> cite -> Answer.
+"""The one public entry point: question -> retrieve -> evidence -> prompt -> generate -> cite.
 
-`Assistant.stream()` yields events in the order a chat wants them: the sources as soon as
+`Assistant.stream()` yields events in the order a chat wants them: the evidence as soon as
 retrieval is done, then the model's tokens, then the verified `Answer`. `ask()` returns
 just the answer. The models load on first use and stay loaded.
+
+The model reads only the best sentences of the retrieved passages (rag/evidence.py), a few
+hundred tokens, and its answer is checked against those very sentences (rag/cite.py). An
+answer in the wrong language is generated once more with a stronger instruction; when
+nothing of an answer holds but one evidence sentence clearly answers, that sentence is
+quoted instead of a refusal.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -16,8 +23,9 @@ from typing import TYPE_CHECKING
 
 from rag import lang, prompts
 from rag.build import IngestReport, Progress, ingest
-from rag.cite import CitationChecker, Verified
+from rag.cite import CitationChecker, Verified, quote
 from rag.config import Settings
+from rag.evidence import Evidence, whole_passages
 from rag.generate import GenerationStats
 from rag.rewrite import Turn, rewrite
 from rag.schema import Answer, Passage
@@ -57,13 +65,20 @@ class Token:
 
 
 @dataclass(frozen=True)
+class Retrying:
+    """The answer came in the wrong language: the tokens that follow replace it."""
+
+    notice: str
+
+
+@dataclass(frozen=True)
 class Done:
     """The verified answer."""
 
     answer: Answer
 
 
-Event = Rewritten | Sources | Token | Done
+Event = Rewritten | Sources | Token | Retrying | Done
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -136,7 +151,10 @@ class Assistant:
     @property
     def checker(self) -> CitationChecker:
         if self._checker is None:
-            self._checker = CitationChecker(self.embedder, self.settings.support_threshold)
+            s = self.settings
+            self._checker = CitationChecker(
+                self.embedder, s.support_threshold, check_names=s.check_names
+            )
         return self._checker
 
     # ------------------------------------------------------------ the index
@@ -239,7 +257,8 @@ class Assistant:
                 asked, question = question, standalone.question
                 notices += (prompts.REWRITE_NOTICE.format(question=question),)
                 yield Rewritten(question, asked)
-        passages = tuple(self.retriever.retrieve(question))
+        evidence = self._evidence(question)
+        passages = evidence.passages
         retrieved = time.perf_counter()
         timings["retrieve_s"] = retrieved - started - timings.get("rewrite_s", 0.0)
         yield Sources(passages, language)
@@ -266,7 +285,7 @@ class Assistant:
         if not passages:
             yield finish(Verified(True, refusal, (), (), ()), "", (prompts.EMPTY_INDEX,))
             return
-        if max(p.similarity for p in passages) < s.min_relevance:
+        if evidence.relevance < s.min_relevance:
             timings["ttft_s"] = 0.0
             yield finish(Verified(True, refusal, (), (), ()), "")
             return
@@ -283,12 +302,72 @@ class Assistant:
         generated = time.perf_counter()
         timings["generate_s"] = generated - retrieved
         timings.setdefault("ttft_s", generated - started)
-        timings["prompt_tokens"] = stats.prompt_tokens
-        timings["completion_tokens"] = stats.completion_tokens
+        _count(timings, stats)
         raw = "".join(pieces)
+        verified = self.verify(raw, question, language, evidence)
+        timings["check_s"] = time.perf_counter() - generated
+        if s.language_retry and not verified.refused and wrong_language(verified, language):
+            yield Retrying(prompts.RETRY_NOTICE)
+            retry = prompts.build_messages(question, language, passages, retry=True)
+            stats = GenerationStats()
+            pieces = []
+            for piece in self.generator.stream(retry, s.max_answer_tokens, stats):
+                pieces.append(piece)
+                yield Token(piece)
+            _count(timings, stats)
+            raw = "".join(pieces)
+            checked = time.perf_counter()
+            verified = self.verify(raw, question, language, evidence)
+            if not verified.refused and wrong_language(verified, language):
+                quoted = self._quote(evidence, language)
+                verified = quoted or verified
+            timings["retry_s"] = time.perf_counter() - checked
+        yield finish(verified, raw)
+
+    def _evidence(self, question: str) -> Evidence:
+        """What the model will read: the packed best sentences, or (evidence_mode
+        `passages`) the top_k whole passages."""
+        if self.settings.evidence_mode == "passages":
+            return whole_passages(self.retriever.retrieve(question))
+        return self.retriever.evidence(question, self.generator.count_tokens)
+
+    def verify(self, raw: str, question: str, language: str, evidence: Evidence) -> Verified:
+        """The citation check of a raw answer against the evidence, then, if nothing of it
+        holds, the quote of an evidence sentence that clearly answers (or the refusal)."""
+        s = self.settings
+        refusal = prompts.refusal(language)
+        passages = evidence.passages
         if s.verify_citations:
-            verified = self.checker.check(raw, passages, refusal)
+            verified = self.checker.check(raw, passages, refusal, question, evidence)
         else:
             verified = CitationChecker.unchecked(raw, passages, refusal)
-        timings["check_s"] = time.perf_counter() - generated
-        yield finish(verified, raw)
+        if verified.refused and s.quote_fallback and passages:
+            quoted = self._quote(evidence, language)
+            if quoted is not None:
+                return dataclasses.replace(quoted, changes=verified.changes + quoted.changes)
+        return verified
+
+    def _quote(self, evidence: Evidence, language: str) -> Verified | None:
+        s = self.settings
+        if not s.quote_fallback:
+            return None
+        return quote(evidence, language, s.quote_min_similarity, s.quote_min_lexical)
+
+
+def _count(timings: dict[str, float], stats: GenerationStats) -> None:
+    """Add one generation's token counts to the answer's (a retry adds a second one)."""
+    for key, value in (
+        ("prompt_tokens", stats.prompt_tokens),
+        ("new_prompt_tokens", stats.new_prompt_tokens),
+        ("completion_tokens", stats.completion_tokens),
+    ):
+        timings[key] = timings.get(key, 0) + value
+
+
+def wrong_language(verified: Verified, language: str) -> bool:
+    """True when the answer's own sentences (not its quotes) are clearly in another
+    language than the question's."""
+    text = " ".join(s.text for s in verified.sentences if not s.quoted)
+    if len(text.split()) < 4:
+        return False
+    return lang.detect(text, language) != language and lang.confidence(text, language) < 0.3

@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from rag import lang
-from rag.answer import Assistant, Done, QuestionError, Sources, Token, prepare_question
+from rag.answer import (
+    Assistant,
+    Done,
+    QuestionError,
+    Retrying,
+    Sources,
+    Token,
+    prepare_question,
+)
 from rag.evaluate import passage_rows, result_row
 from rag.generate import ModelServerError
 from rag.schema import Answer, Passage
@@ -237,6 +245,8 @@ def create_app(assistant: Assistant) -> "FastAPI":
                         yield _sse("sources", {"language": event.language, "passages": passages})
                     elif isinstance(event, Token):
                         yield _sse("token", {"text": event.text})
+                    elif isinstance(event, Retrying):
+                        yield _sse("retry", {"detail": event.notice})
                     elif isinstance(event, Done):
                         yield _sse("answer", answer_out(event.answer).model_dump())
             except (ModelServerError, ConnectionError) as e:

@@ -1,5 +1,8 @@
 """Build the index: ingest -> chunk -> embed -> store, idempotently.
 
+Each article is stored twice over: as chunks (what retrieval searches) and as sentences
+with their own embeddings (what the answer path ranks, packs and checks against).
+
 An article is known by its file name. One whose cleaned text is already stored (same
 content hash under the same name) is skipped; a changed one replaces its old chunks; one
 with the same text as another file already indexed is reported as a duplicate; a second
@@ -19,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from rag.chunk import chunk_article, make_splitter
+from rag.chunk import article_sentences, chunk_article, make_splitter
 from rag.embed import Embedder
 from rag.ingest import Rejected, load_articles
 from rag.schema import Article
@@ -114,7 +117,9 @@ def ingest(
         article = item
         seen[article.source] = article.path
         known = indexed.get(article.source)
-        if known and known.content_hash == article.content_hash and not rebuild:
+        # An article indexed before sentences were stored is embedded again to get them.
+        current = known and known.content_hash == article.content_hash and known.sentences >= 0
+        if current and not rebuild:
             report.unchanged.append(article.source)
             outcome(article.path, "unchanged")
             continue
@@ -130,7 +135,9 @@ def ingest(
             outcome(article.path, "rejected", report.rejected[-1].reason)
             continue
         vectors = embedder.embed_documents([c.text for c in chunks], title=article.title)
-        store.replace_article(article, chunks, vectors)
+        sentences = article_sentences(article)
+        sentence_vectors = embedder.embed_documents([s.text for s in sentences], article.title)
+        store.replace_article(article, chunks, vectors, sentences, sentence_vectors)
         (report.updated if known else report.added).append(article.source)
         if known and by_hash.get(known.content_hash) == article.source:
             del by_hash[known.content_hash]

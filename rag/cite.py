@@ -1,19 +1,24 @@
-"""Check every citation against its passage; repair what is wrong; decide to refuse.
+"""Check every answer sentence against the evidence it cites; repair, quote or refuse.
 
 The model is small and cites carelessly: it puts all citations at the end, cites a
-passage that does not hold the fact, or answers from memory. So after generation each
-answer sentence is compared with every sentence of every retrieved passage:
+passage that does not hold the fact, answers from memory, gives a name the passages do
+not hold, or restates the question. So after generation each answer sentence is compared
+with the evidence sentences the model read (their embeddings were stored at ingest):
 
-* support(sentence, passage) = the best cosine similarity between the sentence and one
-  sentence of the passage (multilingual embeddings, so an English sentence is compared
-  with the Spanish original), set to zero when the sentence states a number the passage
-  does not contain (numbers are where small models invent most confidently);
+* support(sentence, passage) = the best cosine similarity between the sentence (embedded
+  as a query) and one stored sentence of the passage, across languages;
+* every proper name, number (with its magnitude: "10 mil millones" is $10 billion) and
+  month of the sentence must occur in the evidence it cites, case- and accent-folded
+  (rag/terms.py); a name may also be a translation ("Warsaw", "Varsovia"). A sentence that
+  fails is re-cited to the evidence that holds its facts, or removed;
+* a sentence that adds nothing to the question's own words, or that says in any language
+  that the passages do not answer, is no answer;
 * a citation is kept only if its passage supports the sentence; an unsupported one is
-  moved to the passage that does support the sentence, or dropped;
-* an uncited sentence that a passage clearly supports gets that citation;
-* a citation can only ever point to a retrieved passage;
-* if the model said it could not answer, or no sentence is supported, the answer is
-  "the articles don't say" with no citations.
+  moved to the passage that does support the sentence, or dropped; an uncited sentence
+  that a passage clearly supports gets that citation; a citation can only ever point to a
+  passage the model was given;
+* if nothing is left, the answer is "the articles don't say", unless one evidence
+  sentence clearly answers the question: then that sentence is quoted (`quote`).
 
 Passages are untrusted (rag/injection.py): a passage sentence that gives orders to an AI
 never counts as support, and an answer sentence is removed outright when it repeats the
@@ -21,7 +26,7 @@ system prompt, carries a link no article reports, or echoes a word found only in
 injected instruction (a canary, an invented name, a dictated source).
 
 There is no multilingual NLI model to be had here, so "support" means close in meaning
-and consistent in numbers, not entailment; the thresholds are settings.
+and literally consistent in names and numbers, not entailment; the thresholds are settings.
 """
 
 from __future__ import annotations
@@ -32,14 +37,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag import terms
+from rag.chunk import Span, split_sentences
 from rag.embed import Embedder
+from rag.evidence import Candidate, Evidence
 from rag.injection import LeakDetector, echoed_words, instruction_spans, urls_in
-from rag.prompts import NOT_FOUND, SYSTEM_PROMPT
+from rag.prompts import MODEL_REFUSAL_PATTERNS, NOT_FOUND, SYSTEM_PROMPT, quote_lead
 from rag.schema import Citation, Passage, Sentence
+from rag.terms import numbers_in
+
+__all__ = ["CitationChecker", "Verified", "numbers_in", "parse_answer", "quote", "render"]
 
 _MARKER = re.compile(r"\s*(?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
 _NUMBERS_IN_MARKER = re.compile(r"\d+")
-_SENTENCE_END = re.compile(r"[.!?…][\"'”»)]*(\s+)(?=[\"'“«(¿¡]?[A-ZÀ-ÖØ-Þ0-9])")
 _TRAILING_MARKER = re.compile(r"([.!?…]+)([\"'”»)]*)\s*((?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]\s*)+)")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _LOOSE_MARKER = re.compile(r"\[\s*(?:\^|passages?\s*|sources?\s*|fuente\s*)(\d+)\s*\]", re.I)
@@ -47,70 +57,6 @@ _PASSAGE_TAG = re.compile(r"</?\s*passage\b[^>]*>", re.I)
 _RANGE_MARKER = re.compile(r"\[\s*(\d+)\s*[-–]\s*(\d+)\s*\]")
 _PAREN_MARKER = re.compile(r"\s*\((\d{1,2})\)([.!?…])")
 _LIST_PREFIX = re.compile(r"(?m)^\s*(?:[-*•]|\d{1,2}[.)])\s+")
-ABBREVIATIONS = frozenset(
-    [
-        "sr",
-        "sra",
-        "srta",
-        "dr",
-        "dra",
-        "mr",
-        "mrs",
-        "ms",
-        "st",
-        "uu",
-        "ee",
-        "vs",
-        "etc",
-        "p",
-        "ej",
-        "pp",
-        "no",
-        "núm",
-        "art",
-        "dept",
-        "inc",
-        "ltd",
-        "co",
-        "jr",
-        "m",
-        "mme",
-        "mlle",
-        "av",
-        "prof",
-    ]
-)
-"""Words that end in a full stop without ending the sentence ("EE. UU.", "Sr.", "Dr.")."""
-
-
-@dataclass(frozen=True)
-class Span:
-    """A sentence of a passage, with its offsets in the passage text."""
-
-    text: str
-    start: int
-    end: int
-
-
-def split_sentences(text: str) -> list[Span]:
-    """Sentences of a text with their offsets (line breaks always end a sentence)."""
-    spans: list[Span] = []
-    for line in re.finditer(r"[^\n]+", text):
-        cuts = [
-            m.span(1)
-            for m in _SENTENCE_END.finditer(line.group())
-            if not _abbreviation_before(line.group(), m.start())
-        ]
-        starts = [0] + [end for _, end in cuts]
-        ends = [start for start, _ in cuts] + [len(line.group())]
-        for a, b in zip(starts, ends, strict=True):
-            piece = line.group()[a:b]
-            stripped = piece.strip()
-            if stripped:
-                lead = len(piece) - len(piece.lstrip())
-                start = line.start() + a + lead
-                spans.append(Span(stripped, start, start + len(stripped)))
-    return spans
 
 
 def strip_passage_tags(text: str) -> str:
@@ -136,17 +82,6 @@ def normalise_markers(text: str) -> str:
     )
     text = _PAREN_MARKER.sub(lambda m: f" [{m.group(1)}]{m.group(2)}", text)
     return _LIST_PREFIX.sub("", text)
-
-
-def _abbreviation_before(text: str, stop: int) -> bool:
-    """True if the full stop at `stop` ends an abbreviation or an initial, not a sentence."""
-    if text[stop] != ".":
-        return False
-    word = re.search(r"(\w+)$", text[:stop])
-    if word is None:
-        return False
-    w = word.group(1)
-    return w.casefold() in ABBREVIATIONS or (len(w) == 1 and w.isupper())
 
 
 def parse_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
@@ -181,33 +116,6 @@ def parse_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
     return [(s, tuple(dict.fromkeys(ns))) for s, ns in pairs]
 
 
-NUMBER_WORDS: dict[str, str] = {
-    word: str(value)
-    for value, words in {
-        2: "two deux dois duas",  # not "dos": Portuguese for "of the"
-        3: "three tres trois três",
-        4: "four cuatro quatre quatro",
-        5: "five cinco cinq",
-        6: "six seis",
-        7: "seven siete sept sete",
-        8: "eight ocho huit oito",
-        9: "nine nueve nove",  # not "neuf": French for "new" too
-        10: "ten diez dix dez",
-        12: "twelve doce douze doze dozen docena douzaine dúzia",
-    }.items()
-    for word in words.split()
-}
-"""Small numbers written as words, in the four languages, so "12" matches "una docena"."""
-
-
-def numbers_in(text: str) -> set[str]:
-    """The numbers a text states, normalised: thousands separators removed, small number
-    words ("nine", "docena") as digits."""
-    found = {re.sub(r"[.,](?=\d{3}\b)", "", n).replace(",", ".") for n in _NUMBER.findall(text)}
-    words = re.findall(r"\w+", text.casefold())
-    return found | {NUMBER_WORDS[w] for w in words if w in NUMBER_WORDS}
-
-
 def is_not_found(text: str) -> bool:
     """True when the model said the passages do not answer the question.
 
@@ -229,11 +137,66 @@ class Verified:
     """What the check changed, in words (moved, dropped or added citations)."""
 
 
+_REFUSAL = re.compile("|".join(MODEL_REFUSAL_PATTERNS), re.I)
+
+
+def says_not_answered(sentence: str) -> bool:
+    """True when an answer sentence says, in any language, that the passages do not answer
+    ("The passage does not provide information about...", "no se menciona...")."""
+    return bool(_REFUSAL.search(terms.fold(sentence)))
+
+
+def restates(sentence: str, question: str) -> bool:
+    """True when a sentence adds no content word (nor number) beyond the question's own
+    words and words that carry no fact ("company", "article", "mentioned")."""
+    if not question:
+        return False
+    asked = terms.content_words(question)
+    new = [
+        w
+        for w in terms.content_words(sentence) - terms.GENERIC_WORDS
+        if not any(terms.same_word(w, q) for q in asked)
+    ]
+    return not new and not (terms.numbers_in(sentence) - terms.numbers_in(question))
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an answer sentence asserts literally: names, numbers, months (the question's
+    own are left out: repeating the asker's words invents nothing)."""
+
+    names: tuple[str, ...]
+    numbers: frozenset[str]
+    months: frozenset[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.numbers or self.months)
+
+
+def facts_of(sentence: str, question: str) -> Facts:
+    """The names, numbers and months of `sentence` that `question` does not already hold."""
+    names = terms.names_in(sentence)
+    return Facts(
+        names=tuple(terms.missing_names(names, question)) if question else tuple(names),
+        numbers=frozenset(terms.numbers_in(sentence) - terms.numbers_in(question)),
+        months=frozenset(terms.dates_in(sentence) - terms.dates_in(question)),
+    )
+
+
+NO_FACTS = Facts((), frozenset(), frozenset())
+
+
 class CitationChecker:
-    """Verifies and repairs the citations of an answer against the retrieved passages."""
+    """Verifies and repairs the citations of an answer against the evidence it was given."""
 
     def __init__(
-        self, embedder: Embedder, threshold: float, add_margin: float = 0.05, margin: float = 0.15
+        self,
+        embedder: Embedder,
+        threshold: float,
+        add_margin: float = 0.05,
+        margin: float = 0.15,
+        check_names: bool = True,
+        name_similarity: float = 0.85,
     ) -> None:
         self.embedder = embedder
         self.threshold = threshold
@@ -241,16 +204,30 @@ class CitationChecker:
         """An uncited sentence gets a citation only when support is this clear."""
         self.margin = margin
         """A cited passage this much weaker than the best one loses the citation to it."""
+        self.check_names = check_names
+        self.name_similarity = name_similarity
+        """A name not found letter for letter still counts if it is this close in meaning
+        to a name of the evidence ("Warsaw" and "Varsovia": 0.94; other names stay < 0.75)."""
         self._cache: dict[str, tuple[list[Span], np.ndarray]] = {}
+        self._name_vectors: dict[str, np.ndarray] = {}
         self.leaks = LeakDetector([SYSTEM_PROMPT])
 
-    def _passage_sentences(self, passage: Passage) -> tuple[list[Span], np.ndarray]:
-        """The passage's sentences and their embeddings; an injected instruction's sentence
-        gets a zero vector, so it supports nothing."""
+    def _passage_sentences(
+        self, passage: Passage, given: Sequence[Candidate] | None = None
+    ) -> tuple[list[Span], np.ndarray]:
+        """The passage's sentences (offsets in the passage) and their embeddings: the
+        evidence's stored ones when given, else split and embedded as at ingest. An
+        injected instruction's sentence gets a zero vector, so it supports nothing."""
         cached = self._cache.get(passage.chunk_id)
         if cached is None:
-            spans = split_sentences(passage.text) or [Span(passage.text, 0, len(passage.text))]
-            vectors = self.embedder.embed_sentences([s.text for s in spans])
+            if given:
+                spans = [
+                    Span(c.text, c.start - passage.start, c.end - passage.start) for c in given
+                ]
+                vectors = np.stack([c.vector for c in given]).astype(np.float32)
+            else:
+                spans = split_sentences(passage.text) or [Span(passage.text, 0, len(passage.text))]
+                vectors = self.embedder.embed_documents([s.text for s in spans], passage.title)
             injected = instruction_spans(passage.text)
             for k, span in enumerate(spans):
                 if any(a < span.end and span.start < b for a, b in injected):
@@ -284,25 +261,64 @@ class CitationChecker:
         return None
 
     def support(
-        self, sentences: Sequence[str], passages: Sequence[Passage]
+        self,
+        sentences: Sequence[str],
+        passages: Sequence[Passage],
+        evidence: Evidence | None = None,
     ) -> tuple[np.ndarray, list[list[Span]]]:
-        """support[i, j]: how well passage j supports sentence i; and the best span of each."""
-        vectors = self.embedder.embed_sentences(list(sentences))
+        """support[i, j]: how close sentence i is in meaning to the best sentence of passage
+        j (the answer sentence embedded as a query against the stored evidence sentence);
+        and that best span of each passage."""
+        vectors = np.stack([self.embedder.embed_query(s) for s in sentences])
         scores = np.zeros((len(sentences), len(passages)), dtype=np.float32)
         best: list[list[Span]] = [[] for _ in sentences]
+        given = evidence.sentences if evidence is not None else None
         for j, passage in enumerate(passages):
-            spans, pvecs = self._passage_sentences(passage)
+            spans, pvecs = self._passage_sentences(passage, given[j] if given else None)
             sims = vectors @ pvecs.T
-            passage_numbers = numbers_in(passage.text)
-            for i, sentence in enumerate(sentences):
+            for i in range(len(sentences)):
                 k = int(np.argmax(sims[i]))
                 best[i].append(spans[k])
-                unknown_numbers = numbers_in(sentence) - passage_numbers
-                scores[i, j] = 0.0 if unknown_numbers else float(sims[i, k])
+                scores[i, j] = float(sims[i, k])
         return scores, best
 
-    def check(self, answer: str, passages: Sequence[Passage], refusal: str) -> Verified:
-        """Verify `answer` (model output with [n] markers) against `passages` (numbered from 1)."""
+    def missing(self, facts: Facts, texts: Sequence[str]) -> list[str]:
+        """The facts of a sentence that none of `texts` holds (empty: all are there)."""
+        names = terms.missing_names(facts.names, *texts)
+        if names:
+            names = self._unmatched_in_meaning(names, texts)
+        numbers = facts.numbers - set().union(*(terms.numbers_in(t) for t in texts))
+        months = facts.months - set().union(*(terms.dates_in(t) for t in texts))
+        return names + sorted(numbers) + [f"month {m}" for m in sorted(months)]
+
+    def _unmatched_in_meaning(self, names: list[str], texts: Sequence[str]) -> list[str]:
+        """The names with no translation among the evidence's capitalised words and names
+        ("Warsaw" / "Varsovia", "Germany" / "Alemania")."""
+        candidates = sorted(
+            {terms.fold(w) for t in texts for w in re.findall(r"\b[A-ZÀ-Þ][\w'’-]+", t)}
+            | {n for t in texts for s in split_sentences(t) for n in terms.names_in(s.text)}
+        )
+        if not candidates:
+            return names
+        unknown = [x for x in {*names, *candidates} if x not in self._name_vectors]
+        if unknown:
+            for text, vector in zip(unknown, self.embedder.embed_sentences(unknown), strict=True):
+                self._name_vectors[text] = vector
+        cand = np.stack([self._name_vectors[c] for c in candidates])
+        return [
+            n for n in names if float(np.max(cand @ self._name_vectors[n])) < self.name_similarity
+        ]
+
+    def check(
+        self,
+        answer: str,
+        passages: Sequence[Passage],
+        refusal: str,
+        question: str = "",
+        evidence: Evidence | None = None,
+    ) -> Verified:
+        """Verify `answer` (model output with [n] markers) against `passages` (numbered from
+        1; `evidence`, when given, holds their sentences and vectors)."""
         refused = Verified(True, refusal, (), (), ())
         if not passages or not answer.strip() or is_not_found(answer):
             return refused
@@ -311,6 +327,11 @@ class CitationChecker:
         kept_parsed = []
         for i, (text, cited) in enumerate(parsed):
             reason = self.injected(text, passages)
+            if reason is None and self.check_names:
+                if says_not_answered(text):
+                    reason = "it says the passages do not answer"
+                elif restates(text, question):
+                    reason = "it only restates the question"
             if reason:
                 changes.append(f"removed sentence {i + 1}: {reason}")
             else:
@@ -318,7 +339,13 @@ class CitationChecker:
         parsed = kept_parsed
         if not parsed:
             return Verified(True, refusal, (), (), tuple(changes))
-        scores, best = self.support([s for s, _ in parsed], passages)
+        scores, best = self.support([s for s, _ in parsed], passages, evidence)
+        if not self.check_names:
+            for j, p in enumerate(passages):  # the coarse rule: numbers only, no magnitude
+                known = terms.numbers_in(p.text)
+                for i, (text, _) in enumerate(parsed):
+                    if terms.numbers_in(text) - known:
+                        scores[i, j] = 0.0
         sentences: list[Sentence] = []
         citations: list[Citation] = []
         for i, (text, cited) in enumerate(parsed):
@@ -341,6 +368,16 @@ class CitationChecker:
             elif not cited and top_score >= self.add_threshold:
                 kept = [top]
                 changes.append(f"added [{top}] to sentence {i + 1}")
+            facts = facts_of(text, question) if self.check_names else NO_FACTS
+            if facts and self.missing(facts, [passages[n - 1].text for n in kept] or [""]):
+                recited = self._recite(facts, scores[i], passages)
+                if recited is None:
+                    lost = self.missing(facts, [p.text for p in passages])
+                    what = ", ".join(lost) or "they are spread over unrelated passages"
+                    changes.append(f"removed sentence {i + 1}: not in the evidence ({what})")
+                    continue
+                changes.append(f"re-cited sentence {i + 1} to {recited}: it holds the names")
+                kept = recited
             sentences.append(Sentence(text, tuple(kept), supported=bool(kept)))
             for n in kept:
                 p, span = passages[n - 1], best[i][n - 1]
@@ -362,6 +399,22 @@ class CitationChecker:
             False, render(sentences), tuple(sentences), tuple(citations), tuple(changes)
         )
 
+    def _recite(
+        self, facts: Facts, scores: np.ndarray, passages: Sequence[Passage]
+    ) -> list[int] | None:
+        """The passages (numbers from 1) that hold every fact of a sentence and support it
+        in meaning: the best single one, else the fewest (up to three) together."""
+        options = [int(j) + 1 for j in np.argsort(-scores) if scores[j] >= self.threshold]
+        for n in options:
+            if not self.missing(facts, [passages[n - 1].text]):
+                return [n]
+        chosen: list[int] = []
+        for n in options[:3]:
+            chosen.append(n)
+            if not self.missing(facts, [passages[m - 1].text for m in chosen]):
+                return sorted(chosen)
+        return None
+
     @staticmethod
     def unchecked(answer: str, passages: Sequence[Passage], refusal: str) -> Verified:
         """The model's own citations, only mapped to passages (for ablations: no check)."""
@@ -378,6 +431,32 @@ class CitationChecker:
                     Citation(n, p.source, p.title, p.chunk_id, p.text, p.start, p.end, 0.0)
                 )
         return Verified(False, render(sentences), tuple(sentences), tuple(citations), ())
+
+
+def quote(
+    evidence: Evidence,
+    language: str,
+    min_similarity: float,
+    min_lexical: float,
+) -> Verified | None:
+    """The best evidence sentence, quoted in its own language with a lead-in in the
+    asker's, when it clearly answers the question (close in meaning and holding most of
+    its names, numbers and key words); None otherwise."""
+    for cand in evidence.ranked:
+        if cand.similarity < min_similarity or cand.lexical < min_lexical:
+            continue
+        for n, group in enumerate(evidence.sentences, 1):
+            if any(c.source == cand.source and c.start == cand.start for c in group):
+                text = quote_lead(language).format(quote=cand.text)
+                sentence = Sentence(text, (n,), supported=True, quoted=True)
+                p = evidence.passages[n - 1]
+                citation = Citation(
+                    n, p.source, p.title, p.chunk_id, cand.text, cand.start, cand.end, 1.0
+                )
+                return Verified(
+                    False, render([sentence]), (sentence,), (citation,), ("quoted the evidence",)
+                )
+    return None
 
 
 def render(sentences: Sequence[Sentence]) -> str:

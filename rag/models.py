@@ -52,6 +52,7 @@ def make_generator(settings: Settings) -> Generator:
         threads=settings.llm_threads,
         temperature=settings.temperature,
         seed=settings.seed,
+        prompt_lookup=settings.llm_prompt_lookup,
     )
 
 

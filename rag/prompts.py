@@ -35,7 +35,15 @@ USER_TEMPLATE = """{passages}
 Question: {question} Answer in {language}.
 Answer:"""
 
+LANGUAGE_RETRY = """{passages}
+Question: {question}
+Write the whole answer in {language}, even where the passages are in another language. Translate what they say; keep names as written.
+Answer in {language}:"""
+"""The user message of the one retry an answer in the wrong language gets."""
+
 PASSAGE_TEMPLATE = '<passage n="{n}" source="{title}">{text}</passage>'
+PASSAGE_TEMPLATE_SAME_ARTICLE = '<passage n="{n}">{text}</passage>'
+TITLE_WORDS = 8
 
 REWRITE_PROMPT = """You rewrite the user's follow-up question so that it can be understood without the conversation.
 Rules:
@@ -66,6 +74,48 @@ REFUSALS: dict[str, str] = {
 }
 """'The articles don't say', in each language the product answers in."""
 
+QUOTE_LEADS: dict[str, str] = {
+    "en": 'The articles say: "{quote}"',
+    "es": "Los artículos dicen: «{quote}»",
+    "fr": "Les articles disent : « {quote} »",
+    "pt": 'Os artigos dizem: "{quote}"',
+    "de": "Die Artikel sagen: „{quote}“",
+    "it": "Gli articoli dicono: «{quote}»",
+    "nl": 'De artikelen zeggen: "{quote}"',
+}
+"""How a quoted evidence sentence (in the article's own language) is introduced, in the
+asker's language: what the answer is when the model failed but the evidence is clear."""
+
+MODEL_REFUSAL_PATTERNS: tuple[str, ...] = (
+    # English
+    r"\b(does|do|did|is|are)(n't| not) (provide|mention|say|state|contain|specify|include"
+    r"|give|discuss|address|offer|indicate|explain|answer)",
+    r"\bno (information|mention|details?|data)\b",
+    r"\bnot (mentioned|specified|stated|provided|available|given|found in|addressed)\b",
+    r"\b(cannot|can't|unable to) (be )?(determine|answer|find|say|tell)",
+    # Spanish
+    r"\bno (se )?(menciona|especifica|proporciona|dice|indica|contiene|ofrece|aporta"
+    r"|detalla|informa|explica|responde)",
+    r"\bno (hay|existe|se dispone de|se da|se ofrece) (informacion|mencion|datos)",
+    r"\bno (se )?(encuentra|puede determinar|puede responder)",
+    # French
+    r"\bne (mentionne|precise|dit|fournit|contient|donne|indique|parle|repond)(nt)? pas",
+    r"\bn'(indique|evoque|aborde|explique|offre|apporte)(nt)? pas",
+    r"\b(aucune|pas d')(information|mention|indication|precision)",
+    r"\bn'est pas (mentionne|precise|indique)",
+    # Portuguese
+    r"\bnao (menciona|especifica|fornece|diz|informa|contem|indica|apresenta|explica"
+    r"|responde|e mencionad|sao mencionad|ha informac|ha mencao)",
+    r"\bnenhuma (informacao|mencao)",
+    # German
+    r"\b(nicht|keine) (erwahnt|angegeben|genannt|informationen|angaben|hinweise)",
+    r"\b(enthalt|enthalten|nennt|nennen|erwahnt|erwahnen) (keine|nicht)",
+    r"\bgeht (daraus )?nicht hervor",
+    NOT_FOUND.casefold(),
+)
+"""How the model says, in each language, that the passages do not answer (matched on the
+accent-folded, lower-cased sentence): such a sentence is a refusal, never a cited answer."""
+
 NAIVE_SYSTEM_PROMPT = f"""You answer questions about news articles using ONLY the numbered passages given.
 Rules:
 - Every sentence states one fact from a passage and ends with that passage's number, like [1] or [2].
@@ -90,7 +140,13 @@ BUSY = "⏳ Another question is being answered; yours starts as soon as it is do
 TOO_BUSY = "The assistant is busy with other questions; please ask again in a minute."
 FAILED = "Sorry, something went wrong"
 REWRITE_NOTICE = "Searching for: {question}"
+RETRY_NOTICE = "The answer came in the wrong language; asking again."
 TRIMMED_NOTICE = "Your question was {n:,} characters long; only the first {limit:,} were used."
+
+
+def quote_lead(language: str) -> str:
+    """The lead-in of a quoted evidence sentence, in the asker's language (English if unknown)."""
+    return QUOTE_LEADS.get(language, QUOTE_LEADS["en"])
 
 
 def refusal(language: str) -> str:
@@ -101,17 +157,25 @@ def refusal(language: str) -> str:
 def format_passages(passages: Sequence[Passage]) -> str:
     """The passages as numbered, tagged blocks; numbering starts at 1.
 
+    The first passage of each article carries the article's title, cut to
+    `TITLE_WORDS` words (titles cost tokens, and the model only needs to tell articles
+    apart); the next passages of the same article carry none.
+
     Passage text is untrusted: instructions to an AI and chat-template tokens are taken out
     (`injection.neutralise`), and angle brackets are replaced so no text can close a tag.
     """
-    return "\n".join(
-        PASSAGE_TEMPLATE.format(
-            n=i,
-            title=_attr(neutralise(p.title)),
-            text=neutralise(p.text).replace("<", "‹").replace(">", "›"),
-        )
-        for i, p in enumerate(passages, 1)
-    )
+    blocks: list[str] = []
+    seen: set[str] = set()
+    for i, p in enumerate(passages, 1):
+        text = neutralise(p.text).replace("<", "‹").replace(">", "›")
+        if p.source in seen:
+            blocks.append(PASSAGE_TEMPLATE_SAME_ARTICLE.format(n=i, text=text))
+            continue
+        seen.add(p.source)
+        words = neutralise(p.title).split()
+        title = " ".join(words[:TITLE_WORDS]) + (" …" if len(words) > TITLE_WORDS else "")
+        blocks.append(PASSAGE_TEMPLATE.format(n=i, title=_attr(title), text=text))
+    return "\n".join(blocks)
 
 
 def _attr(s: str) -> str:
@@ -131,10 +195,11 @@ def build_naive_messages(
 
 
 def build_messages(
-    question: str, language: str, passages: Sequence[Passage]
+    question: str, language: str, passages: Sequence[Passage], retry: bool = False
 ) -> list[dict[str, str]]:
-    """Chat messages for one question: the fixed system prompt, then passages + question."""
-    user = USER_TEMPLATE.format(
+    """Chat messages for one question: the fixed system prompt, then passages + question
+    (with `retry`, the stronger language instruction of `LANGUAGE_RETRY`)."""
+    user = (LANGUAGE_RETRY if retry else USER_TEMPLATE).format(
         passages=format_passages(passages), question=question.strip(), language=lang.name(language)
     )
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]

@@ -10,55 +10,32 @@ to different evidence.
 
 from __future__ import annotations
 
+import dataclasses
 import re
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rag.config import Settings
 from rag.embed import Embedder
+from rag.evidence import ArticleSentences, Evidence, pack, rank, split_passage
 from rag.schema import Passage
+from rag.terms import STOPWORDS, fold
 
 if TYPE_CHECKING:
     import bm25s
 
     from rag.store import Store, StoredChunk
 
-STOPWORDS = frozenset(
-    " ".join(
-        (
-            # English
-            "a an and are as at be but by did do does for from had has have how i if in into is"
-            " it its of on or so than that the their them then there these they this to was were"
-            " what when where which who why will with would about after also can could more most"
-            " not only other some such",
-            # Spanish
-            "al algo como con cual cuando de del donde el ella ellos en entre era es esa ese esta"
-            " este fue ha han hay la las le les lo los mas muy no nos o para pero por porque que"
-            " quien se ser si sin sobre su sus tambien un una uno unos y ya",
-            # French
-            "au aux avec ce ces cette dans des du elle en est et il ils je la le les leur lui mais"
-            " me meme ne nous on ou par pas plus pour qu quel qui sa sans se ses son sont sur un"
-            " une vous",
-            # Portuguese
-            "ao aos as com da das do dos ela ele eles em essa esse esta este foi mais mas na nas"
-            " nao no nos num numa o os ou pela pelas pelo pelos por qual quando que se sem ser seu"
-            " sua suas seus tambem um uma",
-        )
-    ).split()
-)
-"""Function words of English, Spanish, French and Portuguese (accents folded)."""
-
 _WORD = re.compile(r"\w+")
 
 
 def tokenize(text: str) -> list[str]:
     """Lower-case, accent-folded word tokens without function words (for BM25)."""
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return [w for w in _WORD.findall(folded) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return [
+        w for w in _WORD.findall(fold(text)) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())
+    ]
 
 
 def reciprocal_rank_fusion(
@@ -71,8 +48,8 @@ def reciprocal_rank_fusion(
     weights = weights or [1.0] * len(rankings)
     scores: dict[str, float] = {}
     for ranking, weight in zip(rankings, weights, strict=True):
-        for rank, item in enumerate(ranking, 1):
-            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+        for position, item in enumerate(ranking, 1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + position)
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
@@ -121,9 +98,59 @@ class Retriever:
         return self._bm25
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
+        """The `top_k` best distinct passages (whole chunks) for a question."""
+        return self.candidates(question, self.embedder.embed_query(question), top_k)
+
+    def evidence(
+        self, question: str, count_tokens: Callable[[str], int], budget: int | None = None
+    ) -> Evidence:
+        """The sentences that answer `question`, ranked among those of the best passages
+        and packed to `budget` tokens (default: the `evidence_tokens` setting)."""
+        s = self.settings
+        query_vector = self.embedder.embed_query(question)
+        passages = self.candidates(question, query_vector, s.evidence_passages)
+        articles = self.article_sentences(passages)
+        ranked = rank(
+            question, query_vector, passages, articles, s.lexical_weight, s.passage_weight
+        )
+        budget = budget or s.evidence_tokens
+        packed = pack(ranked, articles, budget, count_tokens, s.sentence_dedupe_similarity)
+        best = packed.best
+        return dataclasses.replace(packed, relevance=best.score if best else 0.0)
+
+    def article_sentences(self, passages: Sequence[Passage]) -> dict[str, ArticleSentences]:
+        """The stored sentences of the passages' articles; an article indexed before
+        sentences were stored is split and embedded now, from its best passage."""
+        stored = self.store.sentences([p.source for p in passages])
+        out: dict[str, ArticleSentences] = {}
+        for p in passages:
+            if p.source in out:
+                continue
+            rows = stored.get(p.source)
+            if not rows:
+                out[p.source] = split_passage(p, self._embed_sentences)
+                continue
+            out[p.source] = ArticleSentences(
+                source=p.source,
+                title=p.title,
+                language=p.language,
+                texts=tuple(r.text for r in rows),
+                starts=tuple(r.start for r in rows),
+                ends=tuple(r.end for r in rows),
+                leads=tuple(r.lead for r in rows),
+                vectors=np.stack([r.vector for r in rows]),
+            )
+        return out
+
+    def _embed_sentences(self, texts: list[str], title: str) -> np.ndarray:
+        return self.embedder.embed_documents(texts, title=title)
+
+    def candidates(
+        self, question: str, query_vector: np.ndarray, top_k: int | None = None
+    ) -> list[Passage]:
+        """The `top_k` best distinct passages for a question already embedded."""
         s = self.settings
         top_k = top_k or s.top_k
-        query_vector = self.embedder.embed_query(question)
         rankings: list[list[str]] = []
         weights: list[float] = []
         if s.retrieval_mode in ("hybrid", "dense"):

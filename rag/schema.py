@@ -83,6 +83,9 @@ class Sentence:
     citations: tuple[int, ...]
     supported: bool
     """False when no retrieved passage could be shown to support the sentence."""
+    quoted: bool = False
+    """True for an evidence sentence quoted as it stands (in the article's language), in
+    place of an answer the model could not get right."""
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,18 @@
 The collection records which embedding model (and dimension) built it; opening it with
 another model is refused, because its vectors would be meaningless to the new model.
 
-Never half an article, even if the process is killed mid-write: an article's chunks are
-written first (in batches Chroma accepts), then one commit record in a second collection
-(`<collection>.documents`) says "article X is version H with N chunks", then the chunks of
-the version it replaces are deleted. Readers (`query`, `get`, `all_texts`, `documents`,
-`article_text`) only see chunks of committed versions, so a write cut short anywhere leaves
-each article either whole (old or new version) or absent. The next writer deletes the
-leftovers (`discard_incomplete`).
+Beside the chunks, a third collection (`<collection>.sentences`) holds every sentence of
+every article with its embedding and its offsets in the article: the answer path ranks
+sentences, not whole chunks, and the citation check compares the answer with them, so they
+are split and embedded once, at ingest, never per question.
+
+Never half an article, even if the process is killed mid-write: an article's chunks and
+sentences are written first (in batches Chroma accepts), then one commit record in a second
+collection (`<collection>.documents`) says "article X is version H with N chunks", then the
+chunks and sentences of the version it replaces are deleted. Readers (`query`, `get`,
+`sentences`, `all_texts`, `documents`, `article_text`) only see rows of committed versions,
+so a write cut short anywhere leaves each article either whole (old or new version) or
+absent. The next writer deletes the leftovers (`discard_incomplete`).
 
 The collection lives either on disk in this process or on a Chroma server; `connect` is
 the one place that tells them apart, and everything after it is the same code.
@@ -25,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from rag.chunk import Span, chunk_id
 from rag.schema import Article, Chunk
 
 if TYPE_CHECKING:
@@ -54,6 +60,22 @@ class StoredChunk:
 
 
 @dataclass(frozen=True)
+class StoredSentence:
+    """One sentence of an indexed article, with its embedding and article offsets."""
+
+    source: str
+    text: str
+    start: int
+    """Character offsets of the sentence in the cleaned article text."""
+    end: int
+    ord: int
+    """Position of the sentence in its article (0, 1, ...)."""
+    lead: str
+    """The whitespace before the sentence in the article (to join neighbours exactly)."""
+    vector: np.ndarray
+
+
+@dataclass(frozen=True)
 class DocumentInfo:
     """One indexed article, as listed to the user."""
 
@@ -62,6 +84,9 @@ class DocumentInfo:
     language: str
     content_hash: str
     chunks: int
+    sentences: int = -1
+    """Sentences stored for it; -1 for an article indexed before sentences were stored
+    (the next ingest adds them)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +128,7 @@ def drop_collection(server: ChromaServer, collection: str) -> bool:
     """Delete a collection and its commit records on a Chroma server; False if absent."""
     client = connect(server)
     existing = {c.name for c in client.list_collections()}
-    for name in (commits_name(collection), collection):
+    for name in (commits_name(collection), sentences_name(collection), collection):
         if name in existing:
             client.delete_collection(name)
     return collection in existing
@@ -128,7 +153,7 @@ class Store:
         self._client = connect(location)
         if reset:
             existing = {c.name for c in self._client.list_collections()}
-            for name in (commits_name(collection), collection):
+            for name in (commits_name(collection), sentences_name(collection), collection):
                 if name in existing:
                     self._client.delete_collection(name)
         wanted = {"embed_model": model_id, "embed_dim": dimension, "hnsw:space": "cosine"}
@@ -149,6 +174,9 @@ class Store:
         self.max_batch = int(self._client.get_max_batch_size())
         self._writes = 0
         self._docs = self._open_commits(collection)
+        self._sentences: Collection = self._client.get_or_create_collection(
+            sentences_name(collection), metadata=wanted
+        )
 
     def _open_commits(self, collection: str) -> Collection:
         """The commit records; an index written before they existed gets them now."""
@@ -171,14 +199,22 @@ class Store:
     # ------------------------------------------------------------ writing
 
     def replace_article(
-        self, article: Article, chunks: Sequence[Chunk], vectors: np.ndarray
+        self,
+        article: Article,
+        chunks: Sequence[Chunk],
+        vectors: np.ndarray,
+        sentences: Sequence[Span] = (),
+        sentence_vectors: np.ndarray | None = None,
     ) -> None:
-        """Put an article's chunks in place of whatever was stored under its source."""
+        """Put an article's chunks and sentences (offsets in the article text) in place of
+        whatever was stored under its source."""
         from llama_index.core.schema import MetadataMode, TextNode
         from llama_index.core.vector_stores.utils import node_to_metadata_dict
 
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
+        if sentences and (sentence_vectors is None or len(sentence_vectors) != len(sentences)):
+            raise ValueError("one vector per sentence")
         nodes = [
             TextNode(
                 id_=c.id,
@@ -200,6 +236,7 @@ class Store:
             for c in chunks
         ]
         old_ids = set(self._ids_of(article.source))
+        old_sentences = set(self._sentence_ids_of(article.source))
         # New chunks first, then the commit record, then the old chunks out: a crash
         # anywhere leaves the old version (or nothing) visible, or the new one, never half.
         # Upsert, not add: a forced rebuild rewrites chunks whose ids already exist.
@@ -215,22 +252,46 @@ class Store:
                 metadatas=metadatas,
                 documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in batch],
             )
+        new_sentences = [sentence_id(article.content_hash, s.start, s.end) for s in sentences]
+        for i in range(0, len(sentences), self.max_batch):
+            rows = sentences[i : i + self.max_batch]
+            assert sentence_vectors is not None
+            self._sentences.upsert(
+                ids=new_sentences[i : i + self.max_batch],
+                embeddings=np.asarray(sentence_vectors[i : i + self.max_batch], np.float32),
+                metadatas=[
+                    {
+                        "source": article.source,
+                        "content_hash": article.content_hash,
+                        "start": s.start,
+                        "end": s.end,
+                        "ord": i + k,
+                        "lead": article.text[_previous_end(sentences, i + k) : s.start],
+                    }
+                    for k, s in enumerate(rows)
+                ],
+                documents=[s.text for s in rows],
+            )
         record = {
             "source": article.source,
             "title": article.title,
             "language": article.language,
             "content_hash": article.content_hash,
         }
-        self._commit(self._docs, record, len(nodes))
+        self._commit(self._docs, record, len(nodes), len(sentences))
         self._delete(sorted(old_ids - {c.id for c in chunks}))
+        self._delete_sentences(sorted(old_sentences - set(new_sentences)))
 
     @staticmethod
-    def _commit(docs: Collection, meta: Mapping[str, Any], chunks: int) -> None:
+    def _commit(
+        docs: Collection, meta: Mapping[str, Any], chunks: int, sentences: int = -1
+    ) -> None:
         """Write the record that makes one version of an article visible, as a whole."""
         record: dict[str, str | int] = {
             key: str(meta.get(key, "")) for key in ("source", "title", "language", "content_hash")
         }
         record["chunks"] = chunks
+        record["sentences"] = sentences
         # Records are looked up by id, never by similarity: a constant 1-d vector.
         docs.upsert(
             ids=[str(record["source"])], embeddings=np.ones((1, 1), np.float32), metadatas=[record]
@@ -241,6 +302,7 @@ class Store:
         ids = self._ids_of(source)
         self._docs.delete(ids=[source])
         self._delete(ids)
+        self._delete_sentences(self._sentence_ids_of(source))
         return len(ids)
 
     def discard_incomplete(self) -> int:
@@ -258,6 +320,13 @@ class Store:
         ]
         if stale:
             self._delete(stale)
+        got = self._sentences.get(include=["metadatas"])
+        stale_sentences = [
+            sid
+            for sid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
+            if not _visible(meta, committed)
+        ]
+        self._delete_sentences(stale_sentences)
         return len(stale)
 
     def _delete(self, ids: list[str]) -> None:
@@ -266,8 +335,15 @@ class Store:
             self._collection.delete(ids=ids[i : i + self.max_batch])
         self._writes += 1
 
+    def _delete_sentences(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), self.max_batch):
+            self._sentences.delete(ids=ids[i : i + self.max_batch])
+
     def _ids_of(self, source: str) -> list[str]:
         return list(self._collection.get(where={"source": source}, include=[])["ids"])
+
+    def _sentence_ids_of(self, source: str) -> list[str]:
+        return list(self._sentences.get(where={"source": source}, include=[])["ids"])
 
     # ------------------------------------------------------------ reading
 
@@ -282,6 +358,7 @@ class Store:
                 language=str(meta.get("language", "")),
                 content_hash=str(meta.get("content_hash", "")),
                 chunks=int(meta.get("chunks", 0)),  # type: ignore[arg-type]
+                sentences=int(meta.get("sentences", -1)),  # type: ignore[arg-type]
             )
         return docs
 
@@ -361,6 +438,43 @@ class Store:
             )
         return out
 
+    def sentences(self, sources: Sequence[str]) -> dict[str, list[StoredSentence]]:
+        """The stored sentences of some articles, in article order, with their vectors.
+
+        An article indexed before sentences were stored has none here (it gets them at the
+        next ingest); callers fall back to splitting its chunks.
+        """
+        wanted = list(dict.fromkeys(sources))
+        if not wanted:
+            return {}
+        committed = self._committed()
+        where: Any = {"source": wanted[0]} if len(wanted) == 1 else {"source": {"$in": wanted}}
+        got = self._sentences.get(where=where, include=["documents", "metadatas", "embeddings"])
+        out: dict[str, list[StoredSentence]] = {}
+        embeddings: Any = got["embeddings"]
+        if embeddings is None:
+            embeddings = [None] * len(got["ids"])
+        for text, meta, vec in zip(
+            got["documents"] or [], got["metadatas"] or [], embeddings, strict=True
+        ):
+            if not _visible(meta, committed):
+                continue
+            src = str(meta["source"])
+            out.setdefault(src, []).append(
+                StoredSentence(
+                    source=src,
+                    text=text or "",
+                    start=int(meta["start"]),  # type: ignore[arg-type]
+                    end=int(meta["end"]),  # type: ignore[arg-type]
+                    ord=int(meta["ord"]),  # type: ignore[arg-type]
+                    lead=str(meta.get("lead", "")),
+                    vector=np.asarray(vec, dtype=np.float32),
+                )
+            )
+        for rows in out.values():
+            rows.sort(key=lambda r: r.ord)
+        return out
+
     def article_text(self, source: str) -> str:
         """The cleaned text of an article, put back together from its chunks' offsets."""
         committed = self._committed()
@@ -381,6 +495,16 @@ class Store:
         return text
 
 
+def sentence_id(content_hash: str, start: int, end: int) -> str:
+    """Stable id of a stored sentence: same article text and offsets, same id."""
+    return "s" + chunk_id(content_hash, start, end)[1:]
+
+
+def sentences_name(collection: str) -> str:
+    """Name of the collection holding the sentences of `collection`."""
+    return f"{collection}.sentences"
+
+
 def commits_name(collection: str) -> str:
     """Name of the collection holding the commit records of `collection`."""
     return f"{collection}.documents"
@@ -390,6 +514,11 @@ def _visible(meta: Mapping[str, Any], committed: Mapping[str, DocumentInfo]) -> 
     """True for a chunk of the committed version of its article."""
     doc = committed.get(str(meta.get("source", "")))
     return doc is not None and doc.content_hash == str(meta.get("content_hash", ""))
+
+
+def _previous_end(sentences: Sequence[Span], k: int) -> int:
+    """Where the text between sentence k-1 and sentence k starts (its whitespace, mostly)."""
+    return sentences[k - 1].end if k else sentences[0].start
 
 
 def _whitespace_before(text: str, index: int) -> str:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import Assistant, Done, QuestionError, Sources, Token, prepare_question
+from rag.answer import (
+    Assistant,
+    Done,
+    QuestionError,
+    Retrying,
+    Sources,
+    Token,
+    prepare_question,
+)
 from rag.prompts import REFUSALS, SYSTEM_PROMPT
 
 from .conftest import FakeGenerator
@@ -128,13 +136,64 @@ def test_without_verification_the_models_citations_are_kept(assistant: Assistant
 
 
 def test_passages_that_do_not_fit_the_context_are_dropped(assistant: Assistant) -> None:
-    generator = fake(assistant)
-    generator.reply = "NOT_FOUND"
+    whole = Assistant(
+        assistant.settings.with_(evidence_mode="passages", quote_fallback=False),
+        embedder=assistant.embedder,
+        generator=FakeGenerator("NOT_FOUND"),
+    )
+    whole._store = assistant.store
+    generator = fake(whole)
     generator.context_size = assistant.settings.max_answer_tokens + 450  # room for ~2 passages
-    try:
-        answer = assistant.ask("Why did Meta open-source Llama?")
-    finally:
-        generator.context_size = 4096
+    answer = whole.ask("Why did Meta open-source Llama?")
     assert 1 <= len(answer.passages) < assistant.settings.top_k
     assert any("best passages fit" in n for n in answer.notices)
     assert generator.calls[-1][1]["content"].count("<passage ") == len(answer.passages)
+
+
+def test_the_model_reads_sentences_not_whole_passages(assistant: Assistant) -> None:
+    fake(assistant).reply = "NOT_FOUND"
+    answer = assistant.ask("Why did Meta open-source Llama?")
+    user = fake(assistant).calls[-1][1]["content"]
+    budget = assistant.settings.evidence_tokens
+    assert sum(len(p.text.split()) for p in answer.passages) <= budget + 60
+    assert len(user.split()) < 4 * budget
+    for p in answer.passages:
+        assert assistant.article_text(p.source)[p.start : p.end] == p.text
+
+
+def test_a_failed_answer_falls_back_to_a_clear_evidence_quote(assistant: Assistant) -> None:
+    fake(assistant).reply = "NOT_FOUND"
+    answer = assistant.ask("¿Por qué Meta liberó el código de Llama?")
+    assert not answer.refused
+    assert answer.sentences[0].quoted
+    assert answer.text.startswith("Los artículos dicen: «")
+    c = answer.citations[0]
+    assert assistant.article_text(c.source)[c.quote_start : c.quote_end] == c.quote
+
+
+def test_real_absence_is_still_refused(assistant: Assistant) -> None:
+    fake(assistant).reply = "NOT_FOUND"
+    answer = assistant.ask("How many employees does Meta have in Brazil?")
+    assert answer.refused
+
+
+def test_a_wrong_language_answer_is_asked_again(assistant: Assistant) -> None:
+    english = "Meta shared Llama to speed up the development of its technology [1]."
+    spanish = "Meta compartió Llama para acelerar el desarrollo de su tecnología [1]."
+    assistant._generator = FakeGenerator(english, spanish)
+    events = list(assistant.stream("¿Por qué Meta liberó el código de Llama?"))
+    assert any(isinstance(e, Retrying) for e in events)
+    answer = events[-1].answer
+    assert answer.text.startswith("Meta compartió Llama")
+    assert "Answer in Spanish:" in fake(assistant).calls[-1][1]["content"]
+
+
+def test_new_prompt_tokens_are_counted(tiny_generator) -> None:  # type: ignore[no-untyped-def]
+    from rag.generate import GenerationStats
+
+    messages = [{"role": "system", "content": "You answer."}, {"role": "user", "content": "Hi"}]
+    first, second = GenerationStats(), GenerationStats()
+    list(tiny_generator.stream(messages, 4, first))
+    list(tiny_generator.stream(messages[:1] + [{"role": "user", "content": "Hello"}], 4, second))
+    assert 0 < first.new_prompt_tokens <= first.prompt_tokens
+    assert second.new_prompt_tokens < second.prompt_tokens  # the system prompt was cached

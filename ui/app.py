@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag import lang, prompts
-from rag.answer import Assistant, Done, QuestionError, Rewritten, Sources, Token
+from rag.answer import Assistant, Done, QuestionError, Retrying, Rewritten, Sources, Token
 from rag.build import IngestReport
 from rag.cite import render
 from rag.ingest import SUFFIXES, discover
@@ -169,6 +169,8 @@ def render_answer(answer: Answer, turn: int = 1) -> str:
             text = _link_markers(html.escape(render([s]), quote=False), turn, len(answer.passages))
             if not s.supported:
                 text += " ⚠️ _(not supported by the articles)_"
+            elif s.quoted:
+                text += " _(quoted from the article, in its language)_"
             shown.append(text)
         parts.append(" ".join(shown))
     return "\n".join(parts)
@@ -235,6 +237,9 @@ def respond(
             elif isinstance(event, Token):
                 text += event.text
                 yield show(header + html.escape(text, quote=False))
+            elif isinstance(event, Retrying):
+                text = ""
+                yield show(header + f"_{html.escape(event.notice, quote=False)}_\n\n" + THINKING)
             elif isinstance(event, Done):
                 answer = event.answer
                 cards = render_passages(answer.passages, answer, turn, assistant.article_text)

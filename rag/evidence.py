@@ -1,0 +1,339 @@
+"""Select the sentences that answer a question, with the neighbours they need, and pack them.
+
+Retrieval finds candidate passages (whole chunks). Reading them all is what makes a CPU
+answer slow: the model would read four 180-token chunks to use one sentence. This stage
+ranks the sentences of those passages instead and keeps only the best, to a token budget:
+
+* score = similarity of the sentence to the question (the stored sentence embedding
+  against the query embedding, so nothing is embedded here) + agreement on the question's
+  names, numbers and key words (accent-folded, rag/terms.py) + a little of the passage's
+  own similarity, so a sentence inside a relevant passage is preferred;
+* a sentence that opens with a pronoun or a connective ("He said...", "Sin embargo...")
+  brings the sentence before it, which says who or what it is about;
+* the same sentence in another language (one story told twice) is kept once;
+* the kept sentences are grouped by article, in article order, and consecutive ones are
+  joined: each group becomes one numbered `Passage` of the prompt, with its article offsets,
+  so every `[n]` still points to exact characters of an article.
+
+The packed evidence keeps each sentence's embedding, so the citation check compares the
+answer with these very sentences without embedding them again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag import terms
+from rag.chunk import Span, split_sentences
+from rag.schema import Passage
+
+CONNECTIVES = frozenset(
+    " ".join(
+        (
+            "he she it they his her its their this that these those there such but however"
+            " also yet so thus then still instead meanwhile moreover furthermore besides"
+            " nevertheless therefore",
+            "el ella ellos ellas esto eso este esta estos estas ese esa su sus pero sin embargo"
+            " ademas tambien asi entonces aun luego mientras",
+            "il elle ils elles cela ce cette ces ceci son sa ses leur leurs mais cependant"
+            " pourtant aussi ainsi alors toutefois",
+            "ele ela eles elas isso isto esse essa este esta seu sua seus suas mas porem"
+            " contudo tambem assim entao",
+            "er sie es dies diese dieser dieses sein seine ihr ihre aber jedoch auch so dann"
+            " dennoch trotzdem",
+        )
+    ).split()
+)
+"""Words (folded) that, opening a sentence, point back to the sentence before it."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One sentence of a candidate passage, scored for the question."""
+
+    source: str
+    title: str
+    language: str
+    text: str
+    start: int
+    """Character offsets in the cleaned article text."""
+    end: int
+    ord: int
+    """Position of the sentence in its article."""
+    lead: str
+    """The whitespace before the sentence in the article."""
+    vector: np.ndarray
+    similarity: float
+    """Cosine similarity to the question."""
+    lexical: float
+    """Share of the question's weighted key terms that the sentence holds (0..1)."""
+    score: float
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The packed evidence: numbered passages, each with its sentences and their vectors."""
+
+    passages: tuple[Passage, ...]
+    sentences: tuple[tuple[Candidate, ...], ...]
+    """The sentences of each passage, in article order (same order as `passages`)."""
+    ranked: tuple[Candidate, ...]
+    """Every candidate sentence, best first (for the quote fallback)."""
+    relevance: float = 0.0
+    """How well the best evidence answers the question, for the relevance gate: the best
+    sentence's score (whole passages: the best passage's similarity)."""
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.ranked[0] if self.ranked else None
+
+
+def whole_passages(passages: Sequence[Passage]) -> Evidence:
+    """Whole passages as the evidence, unranked (evidence_mode `passages`)."""
+    relevance = max((p.similarity for p in passages), default=0.0)
+    return Evidence(tuple(passages), (), (), relevance)
+
+
+def recorded(
+    question: str,
+    query_vector: np.ndarray,
+    passages: Sequence[Passage],
+    embed: Embed,
+    lexical_weight: float,
+    passage_weight: float,
+) -> Evidence:
+    """The evidence of a recorded answer, rebuilt from its passages alone (no store): each
+    passage split and embedded as at ingest, its sentences ranked as at question time.
+    For re-checking recorded runs (`rag eval --replay`)."""
+    groups: list[tuple[Candidate, ...]] = []
+    ranked: list[Candidate] = []
+    for p in passages:
+        art = split_passage(p, embed)
+        mine = rank(question, query_vector, [p], {p.source: art}, lexical_weight, passage_weight)
+        groups.append(tuple(sorted(mine, key=lambda c: c.start)))
+        ranked += mine
+    ranked.sort(key=lambda c: -c.score)
+    best = max((c.score for c in ranked), default=0.0)
+    return Evidence(tuple(passages), tuple(groups), tuple(ranked), best)
+
+
+def key_terms(question: str) -> dict[str, float]:
+    """The question's folded key words, weighted: names and numbers 2, other content words 1."""
+    weights = dict.fromkeys(terms.content_words(question), 1.0)
+    for name in terms.names_in(question):
+        for w in terms.words(name):
+            if w in weights:
+                weights[w] = 2.0
+    for n in terms.words(question):
+        if n[0].isdigit():
+            weights[n] = 2.0
+    for w in terms.GENERIC_WORDS & set(weights):
+        del weights[w]
+    return weights
+
+
+def lexical_agreement(weights: dict[str, float], sentence: str) -> float:
+    """Share of the key terms' weight that `sentence` holds (same word or an inflection)."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    vocabulary = set(terms.words(sentence))
+    found = sum(
+        w
+        for term, w in weights.items()
+        if term in vocabulary or any(terms.same_word(term, v) for v in vocabulary)
+    )
+    return found / total
+
+
+@dataclass(frozen=True)
+class ArticleSentences:
+    """The sentences of one article as the store (or a fallback split) gives them."""
+
+    source: str
+    title: str
+    language: str
+    texts: tuple[str, ...]
+    starts: tuple[int, ...]
+    ends: tuple[int, ...]
+    leads: tuple[str, ...]
+    vectors: np.ndarray
+
+
+Embed = Callable[[list[str], str], np.ndarray]
+"""(sentences, article title) -> their document embeddings, as at ingest."""
+
+
+def split_passage(passage: Passage, embed: Embed) -> ArticleSentences:
+    """The sentences of one passage, embedded now: for an article indexed before sentences
+    were stored (and for a recorded run replayed without its store)."""
+    kept = [s for s in split_sentences(passage.text) if any(ch.isalnum() for ch in s.text)]
+    if not kept:
+        kept = [Span(passage.text, 0, len(passage.text))]
+    texts = [s.text for s in kept]
+    leads = [""] + [passage.text[a.end : b.start] for a, b in zip(kept, kept[1:], strict=False)]
+    return ArticleSentences(
+        passage.source,
+        passage.title,
+        passage.language,
+        tuple(texts),
+        tuple(passage.start + s.start for s in kept),
+        tuple(passage.start + s.end for s in kept),
+        tuple(leads),
+        embed(texts, passage.title),
+    )
+
+
+def rank(
+    question: str,
+    query_vector: np.ndarray,
+    passages: Sequence[Passage],
+    articles: dict[str, ArticleSentences],
+    lexical_weight: float,
+    passage_weight: float,
+) -> list[Candidate]:
+    """Every sentence of the candidate passages, scored for the question, best first.
+
+    `articles` holds the sentences of each passage's article (by source); a sentence
+    belongs to a passage when its offsets overlap the passage's.
+    """
+    weights = key_terms(question)
+    best_passage: dict[tuple[str, int], float] = {}
+    for p in passages:
+        art = articles.get(p.source)
+        if art is None:
+            continue
+        for k in range(len(art.texts)):
+            if art.starts[k] < p.end and p.start < art.ends[k]:
+                key = (p.source, k)
+                best_passage[key] = max(best_passage.get(key, -1.0), p.similarity)
+    out: list[Candidate] = []
+    for (source, k), prior in best_passage.items():
+        art = articles[source]
+        similarity = float(art.vectors[k] @ query_vector)
+        lexical = lexical_agreement(weights, art.texts[k])
+        out.append(
+            Candidate(
+                source=source,
+                title=art.title,
+                language=art.language,
+                text=art.texts[k],
+                start=art.starts[k],
+                end=art.ends[k],
+                ord=k,
+                lead=art.leads[k],
+                vector=art.vectors[k],
+                similarity=similarity,
+                lexical=lexical,
+                score=similarity + lexical_weight * lexical + passage_weight * prior,
+            )
+        )
+    out.sort(key=lambda c: -c.score)
+    return out
+
+
+def needs_previous(text: str) -> bool:
+    """True when a sentence opens with a pronoun or connective that points back."""
+    first = terms.words(text[:40])
+    return bool(first) and first[0] in CONNECTIVES
+
+
+def pack(
+    ranked: Sequence[Candidate],
+    articles: dict[str, ArticleSentences],
+    budget: int,
+    count_tokens: Callable[[str], int],
+    dedupe_similarity: float,
+    max_sentences: int = 12,
+) -> Evidence:
+    """The best sentences (and the neighbours they need) that fit in `budget` tokens,
+    grouped by article in article order, as numbered passages."""
+    kept: dict[tuple[str, int], Candidate] = {}
+    used = 0
+    by_key = {(c.source, c.ord): c for c in ranked}
+    for cand in ranked:
+        if len(kept) >= max_sentences:
+            break
+        if (cand.source, cand.ord) in kept:
+            continue
+        if any(
+            float(cand.vector @ other.vector) > dedupe_similarity
+            for other in kept.values()
+            if other.source != cand.source
+        ):
+            continue  # the same sentence in another article (one story, two languages)
+        unit = [cand]
+        if needs_previous(cand.text) and cand.ord > 0 and (cand.source, cand.ord - 1) not in kept:
+            unit.insert(0, by_key.get((cand.source, cand.ord - 1)) or _neighbour(articles, cand))
+        cost = sum(count_tokens(c.text) + 1 for c in unit)
+        if kept and used + cost > budget:
+            continue
+        for c in unit:
+            kept[(c.source, c.ord)] = c
+        used += cost
+    return _group(kept, ranked)
+
+
+def _neighbour(articles: dict[str, ArticleSentences], cand: Candidate) -> Candidate:
+    """The sentence before `cand` in its article, as a candidate with no score of its own."""
+    art = articles[cand.source]
+    k = cand.ord - 1
+    return Candidate(
+        source=cand.source,
+        title=cand.title,
+        language=cand.language,
+        text=art.texts[k],
+        start=art.starts[k],
+        end=art.ends[k],
+        ord=k,
+        lead=art.leads[k],
+        vector=art.vectors[k],
+        similarity=0.0,
+        lexical=0.0,
+        score=cand.score,
+    )
+
+
+def _group(kept: dict[tuple[str, int], Candidate], ranked: Sequence[Candidate]) -> Evidence:
+    """Kept sentences -> passages: articles by their best sentence, sentences in article
+    order, consecutive sentences joined into one passage."""
+    best_of: dict[str, float] = {}
+    for c in kept.values():
+        best_of[c.source] = max(best_of.get(c.source, -9.0), c.score)
+    passages: list[Passage] = []
+    groups: list[tuple[Candidate, ...]] = []
+    for source in sorted(best_of, key=lambda s: -best_of[s]):
+        rows = sorted((c for c in kept.values() if c.source == source), key=lambda c: c.ord)
+        run: list[Candidate] = []
+        for c in rows:
+            if run and c.ord != run[-1].ord + 1:
+                passages.append(_passage(run))
+                groups.append(tuple(run))
+                run = []
+            run.append(c)
+        if run:
+            passages.append(_passage(run))
+            groups.append(tuple(run))
+    return Evidence(tuple(passages), tuple(groups), tuple(ranked))
+
+
+def _passage(run: Sequence[Candidate]) -> Passage:
+    """Consecutive sentences of one article as one passage, joined by their own whitespace."""
+    text = run[0].text + "".join(c.lead + c.text for c in run[1:])
+    first = run[0]
+    digest = hashlib.sha256(f"{first.source}:{first.start}:{run[-1].end}".encode()).hexdigest()
+    return Passage(
+        chunk_id=digest[:32],
+        source=first.source,
+        title=first.title,
+        language=first.language,
+        text=text,
+        start=first.start,
+        end=run[-1].end,
+        score=max(c.score for c in run),
+        similarity=max(c.similarity for c in run),
+    )

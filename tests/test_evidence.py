@@ -1,0 +1,135 @@
+"""Sentence-level evidence: stored at ingest, ranked, packed to a budget (real embedder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.answer import Assistant
+from rag.config import Settings
+from rag.evidence import key_terms, lexical_agreement, needs_previous
+from rag.prompts import build_messages
+
+from .conftest import copy_corpus
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def test_sentences_are_stored_with_offsets_and_vectors(corpus_assistant: Assistant) -> None:
+    store = corpus_assistant.store
+    source = "004_ecf98a8ca6297839.txt"
+    article = corpus_assistant.article_text(source)
+    rows = store.sentences([source])[source]
+    assert len(rows) > 10
+    assert [r.ord for r in rows] == list(range(len(rows)))
+    for row in rows:
+        assert article[row.start : row.end] == row.text
+        assert row.vector.shape == (corpus_assistant.embedder.dimension,)
+    for before, after in zip(rows, rows[1:], strict=False):
+        assert before.end + len(after.lead) == after.start
+    assert store.documents()[source].sentences == len(rows)
+
+
+def test_removing_an_article_removes_its_sentences(
+    settings: Settings, embedder, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    assistant = Assistant(settings, embedder=embedder)
+    folder = copy_corpus(tmp_path / "a", ["003_7fbe2564b3846f7f.txt"])
+    assistant.ingest([folder])
+    assert assistant.store.sentences(["003_7fbe2564b3846f7f.txt"])
+    assistant.remove("003_7fbe2564b3846f7f.txt")
+    assert assistant.store.sentences(["003_7fbe2564b3846f7f.txt"]) == {}
+
+
+def test_an_index_without_sentences_gets_them_at_the_next_ingest(
+    settings: Settings, embedder, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    assistant = Assistant(settings, embedder=embedder)
+    name = "003_7fbe2564b3846f7f.txt"
+    folder = copy_corpus(tmp_path / "a", [name])
+    assistant.ingest([folder])
+    store = assistant.store
+    # An index written before sentences were stored: no sentences, no count in the record.
+    store._sentences.delete(ids=store._sentence_ids_of(name))
+    doc = store._docs.get(ids=[name], include=["metadatas"])["metadatas"][0]
+    store._commit(store._docs, doc, doc["chunks"])
+    assert store.documents()[name].sentences == -1
+    # Until then, evidence is split from the passages on the fly.
+    evidence = assistant.retriever.evidence("Llama 3 competirá con GPT-4?", words)
+    assert evidence.passages
+    report = assistant.ingest([folder])
+    assert report.updated == [name]
+    assert store.documents()[name].sentences > 0
+
+
+def test_evidence_fits_the_budget_and_points_into_the_article(
+    corpus_assistant: Assistant,
+) -> None:
+    evidence = corpus_assistant.retriever.evidence("Why did Meta open-source Llama?", words, 100)
+    assert evidence.passages
+    assert sum(words(p.text) for p in evidence.passages) <= 100 + 40  # + one pulled-in neighbour
+    assert any("acelerar el desarrollo" in p.text for p in evidence.passages)
+    for p, group in zip(evidence.passages, evidence.sentences, strict=True):
+        article = corpus_assistant.article_text(p.source)
+        assert article[p.start : p.end] == p.text
+        assert [c.ord for c in group] == sorted(c.ord for c in group)
+
+
+def test_evidence_is_grouped_by_article(corpus_assistant: Assistant) -> None:
+    evidence = corpus_assistant.retriever.evidence(
+        "What did Meta announce about Llama and DeepSeek?", words, 200
+    )
+    sources = [p.source for p in evidence.passages]
+    # each article's passages are adjacent, in article order
+    runs = [s for k, s in enumerate(sources) if k == 0 or s != sources[k - 1]]
+    assert len(set(sources)) == len(runs)
+    for a, b in zip(evidence.passages, evidence.passages[1:], strict=False):
+        if a.source == b.source:
+            assert a.end < b.start
+
+
+def test_the_prompt_reads_a_fraction_of_the_passages(corpus_assistant: Assistant) -> None:
+    question = "Why did Meta open-source Llama?"
+    evidence = corpus_assistant.retriever.evidence(question, words, 100)
+    passages = corpus_assistant.retriever.retrieve(question)
+    short = build_messages(question, "en", evidence.passages)[1]["content"]
+    long = build_messages(question, "en", passages)[1]["content"]
+    assert words(short) * 2 < words(long)
+
+
+def test_twin_sentences_in_another_language_are_kept_once(corpus_assistant: Assistant) -> None:
+    evidence = corpus_assistant.retriever.evidence(
+        "Who did Zuckerberg hire to co-lead Meta Superintelligence Labs?", words, 200
+    )
+    vectors = [c.vector for group in evidence.sentences for c in group]
+    sources = [c.source for group in evidence.sentences for c in group]
+    for i in range(len(vectors)):
+        for j in range(i):
+            if sources[i] != sources[j]:
+                assert float(np.dot(vectors[i], vectors[j])) <= 0.9
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("He said it would.", True),
+        ("Sin embargo, Meta siguió.", True),
+        ("Cependant, la société a refusé.", True),
+        ("Meta shared Llama.", False),
+    ],
+)
+def test_pronouns_and_connectives_pull_in_the_sentence_before(text: str, expected: bool) -> None:
+    assert needs_previous(text) is expected
+
+
+def test_lexical_agreement_rewards_names_and_numbers() -> None:
+    weights = key_terms("How much did Meta spend on Llama 3 in 2023?")
+    assert weights["llama"] == 2.0
+    assert weights["2023"] == 2.0
+    assert lexical_agreement(weights, "En 2023 Meta lanzó Llama 3.") > lexical_agreement(
+        weights, "La empresa gastó mucho dinero."
+    )

@@ -1,0 +1,76 @@
+"""Names, numbers with their magnitude, dates and key words (no model)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.terms import content_words, dates_in, missing_names, names_in, numbers_in, same_word
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "$10 billion",
+        "10 mil millones de dólares",
+        "10.000 millones de dólares",
+        "10 milliards d'euros",
+        "10 bilhões",
+        "10 Milliarden Euro",
+    ],
+)
+def test_ten_billion_in_every_language(text: str) -> None:
+    assert numbers_in(text) == {"1e+10"}
+
+
+def test_million_is_not_billion() -> None:
+    assert numbers_in("$10 million") != numbers_in("10 mil millones")
+
+
+def test_plain_numbers_years_percent_and_decimals() -> None:
+    assert numbers_in("In 2023, 1,000 or 1.000 users, 3.5% and 2,5 millones") == {
+        "2023",
+        "1000",
+        "3.5",
+        "2.5e+06",
+    }
+
+
+def test_number_words() -> None:
+    assert numbers_in("una docena de investigadores") == {"12"}
+    assert numbers_in("four Panthers players") == numbers_in("cuatro jugadores")
+    assert numbers_in("uno de los dos") == set()  # "dos" is also Portuguese "of the"
+
+
+def test_months_are_dates_in_every_language() -> None:
+    assert dates_in("in July 2024") == dates_in("en julio de 2024") == {7}
+
+
+def test_names_are_runs_of_capitalised_words() -> None:
+    names = names_in("Mark Zuckerberg told TechCrunch that the Banco de España agreed.")
+    assert names == ["mark zuckerberg", "techcrunch", "banco de espana"]
+
+
+def test_a_capitalised_first_word_alone_is_no_name() -> None:
+    assert names_in("According to the article, Meta shared Llama.") == ["meta", "llama"]
+    assert names_in("DeepSeek built it.") == ["deepseek"]
+
+
+def test_short_acronyms_and_months_are_not_names() -> None:
+    assert names_in("It said the AI rules of the EU start in March.") == []
+
+
+def test_missing_names_are_checked_word_by_word() -> None:
+    evidence = "Un portavoz de Meta dijo a TechCrunch que no comenta rumores."
+    assert missing_names(["mark zuckerberg", "techcrunch", "meta"], evidence) == [
+        "mark zuckerberg"
+    ]
+
+
+def test_inflections_are_the_same_word() -> None:
+    assert same_word("open-sourced", "open-source")
+    assert same_word("acelerar", "acelera")
+    assert not same_word("model", "modern")
+
+
+def test_content_words_leave_out_function_words() -> None:
+    assert content_words("Why did Meta open-source Llama?") == {"meta", "open-source", "llama"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -35,7 +36,7 @@ def test_sentences_are_stored_with_offsets_and_vectors(corpus_assistant: Assista
 
 
 def test_removing_an_article_removes_its_sentences(
-    settings: Settings, embedder, tmp_path: Path  # type: ignore[no-untyped-def]
+    settings: Settings, embedder: Any, tmp_path: Path
 ) -> None:
     assistant = Assistant(settings, embedder=embedder)
     folder = copy_corpus(tmp_path / "a", ["003_7fbe2564b3846f7f.txt"])
@@ -46,7 +47,7 @@ def test_removing_an_article_removes_its_sentences(
 
 
 def test_an_index_without_sentences_gets_them_at_the_next_ingest(
-    settings: Settings, embedder, tmp_path: Path  # type: ignore[no-untyped-def]
+    settings: Settings, embedder: Any, tmp_path: Path
 ) -> None:
     assistant = Assistant(settings, embedder=embedder)
     name = "003_7fbe2564b3846f7f.txt"

@@ -61,9 +61,7 @@ def test_short_acronyms_and_months_are_not_names() -> None:
 
 def test_missing_names_are_checked_word_by_word() -> None:
     evidence = "Un portavoz de Meta dijo a TechCrunch que no comenta rumores."
-    assert missing_names(["mark zuckerberg", "techcrunch", "meta"], evidence) == [
-        "mark zuckerberg"
-    ]
+    assert missing_names(["mark zuckerberg", "techcrunch", "meta"], evidence) == ["mark zuckerberg"]
 
 
 def test_inflections_are_the_same_word() -> None:

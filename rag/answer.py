@@ -319,7 +319,7 @@ class Assistant:
             checked = time.perf_counter()
             verified = self.verify(raw, question, language, evidence)
             if not verified.refused and wrong_language(verified, language):
-                quoted = self._quote(evidence, language)
+                quoted = self._quote(evidence, question, language)
                 verified = quoted or verified
             timings["retry_s"] = time.perf_counter() - checked
         yield finish(verified, raw)
@@ -338,20 +338,35 @@ class Assistant:
         refusal = prompts.refusal(language)
         passages = evidence.passages
         if s.verify_citations:
-            verified = self.checker.check(raw, passages, refusal, question, evidence)
+            verified = self.checker.check(raw, passages, refusal, question, evidence, language)
         else:
             verified = CitationChecker.unchecked(raw, passages, refusal)
         if verified.refused and s.quote_fallback and passages:
-            quoted = self._quote(evidence, language)
+            quoted = self._quote(evidence, question, language)
             if quoted is not None:
                 return dataclasses.replace(quoted, changes=verified.changes + quoted.changes)
         return verified
 
-    def _quote(self, evidence: Evidence, language: str) -> Verified | None:
+    def recorded_evidence(self, question: str, passages: Sequence[Passage]) -> Evidence:
+        """The evidence of a recorded answer, rebuilt from its passages (for replays)."""
+        from rag.evidence import recorded
+
+        s = self.settings
+        return recorded(
+            question,
+            self.embedder.embed_query(question),
+            passages,
+            self.retriever.embed_evidence,
+            s.lexical_weight,
+            s.passage_weight,
+            s.answer_kind_weight,
+        )
+
+    def _quote(self, evidence: Evidence, question: str, language: str) -> Verified | None:
         s = self.settings
         if not s.quote_fallback:
             return None
-        return quote(evidence, language, s.quote_min_similarity, s.quote_min_lexical)
+        return quote(evidence, question, language, s.quote_min_similarity, s.quote_min_lexical)
 
 
 def _count(timings: dict[str, float], stats: GenerationStats) -> None:

@@ -40,7 +40,7 @@ import numpy as np
 from rag import terms
 from rag.chunk import Span, split_sentences
 from rag.embed import Embedder
-from rag.evidence import Candidate, Evidence
+from rag.evidence import Candidate, Evidence, answer_kind, holds_kind
 from rag.injection import LeakDetector, echoed_words, instruction_spans, urls_in
 from rag.prompts import MODEL_REFUSAL_PATTERNS, NOT_FOUND, SYSTEM_PROMPT, quote_lead
 from rag.schema import Citation, Passage, Sentence
@@ -173,9 +173,9 @@ class Facts:
         return bool(self.names or self.numbers or self.months)
 
 
-def facts_of(sentence: str, question: str) -> Facts:
+def facts_of(sentence: str, question: str, language: str = "") -> Facts:
     """The names, numbers and months of `sentence` that `question` does not already hold."""
-    names = terms.names_in(sentence)
+    names = terms.names_in(sentence, language)
     return Facts(
         names=tuple(terms.missing_names(names, question)) if question else tuple(names),
         numbers=frozenset(terms.numbers_in(sentence) - terms.numbers_in(question)),
@@ -197,6 +197,7 @@ class CitationChecker:
         margin: float = 0.15,
         check_names: bool = True,
         name_similarity: float = 0.85,
+        fact_bonus: float = 0.15,
     ) -> None:
         self.embedder = embedder
         self.threshold = threshold
@@ -205,6 +206,9 @@ class CitationChecker:
         self.margin = margin
         """A cited passage this much weaker than the best one loses the citation to it."""
         self.check_names = check_names
+        self.fact_bonus = fact_bonus
+        """Added to the support of a passage that holds every name and number of a sentence
+        ("Eero Saarinen ... 1955" against the Spanish sentence that names him and the year)."""
         self.name_similarity = name_similarity
         """A name not found letter for letter still counts if it is this close in meaning
         to a name of the evidence ("Warsaw" and "Varsovia": 0.94; other names stay < 0.75)."""
@@ -316,9 +320,10 @@ class CitationChecker:
         refusal: str,
         question: str = "",
         evidence: Evidence | None = None,
+        language: str = "",
     ) -> Verified:
-        """Verify `answer` (model output with [n] markers) against `passages` (numbered from
-        1; `evidence`, when given, holds their sentences and vectors)."""
+        """Verify `answer` (model output with [n] markers, in `language`) against `passages`
+        (numbered from 1; `evidence`, when given, holds their sentences and vectors)."""
         refused = Verified(True, refusal, (), (), ())
         if not passages or not answer.strip() or is_not_found(answer):
             return refused
@@ -340,12 +345,20 @@ class CitationChecker:
         if not parsed:
             return Verified(True, refusal, (), (), tuple(changes))
         scores, best = self.support([s for s, _ in parsed], passages, evidence)
-        if not self.check_names:
-            for j, p in enumerate(passages):  # the coarse rule: numbers only, no magnitude
-                known = terms.numbers_in(p.text)
-                for i, (text, _) in enumerate(parsed):
+        facts = [
+            facts_of(text, question, language) if self.check_names else NO_FACTS
+            for text, _ in parsed
+        ]
+        for j, p in enumerate(passages):
+            known = terms.numbers_in(p.text)
+            for i, (text, _) in enumerate(parsed):
+                if not self.check_names:  # the coarse rule: numbers only, no magnitude
                     if terms.numbers_in(text) - known:
                         scores[i, j] = 0.0
+                elif facts[i] and not self.missing(facts[i], [p.text]):
+                    # The passage holds every name and number of the sentence: that is
+                    # evidence of its own, beside closeness in meaning.
+                    scores[i, j] += self.fact_bonus
         sentences: list[Sentence] = []
         citations: list[Citation] = []
         for i, (text, cited) in enumerate(parsed):
@@ -368,12 +381,11 @@ class CitationChecker:
             elif not cited and top_score >= self.add_threshold:
                 kept = [top]
                 changes.append(f"added [{top}] to sentence {i + 1}")
-            facts = facts_of(text, question) if self.check_names else NO_FACTS
-            if facts and self.missing(facts, [passages[n - 1].text for n in kept] or [""]):
-                recited = self._recite(facts, scores[i], passages)
+            if facts[i] and self.missing(facts[i], [passages[n - 1].text for n in kept] or [""]):
+                recited = self._recite(facts[i], scores[i], passages)
                 if recited is None:
-                    lost = self.missing(facts, [p.text for p in passages])
-                    what = ", ".join(lost) or "they are spread over unrelated passages"
+                    lost = self.missing(facts[i], [p.text for p in passages])
+                    what = ", ".join(lost) or "the passages that hold them do not support it"
                     changes.append(f"removed sentence {i + 1}: not in the evidence ({what})")
                     continue
                 changes.append(f"re-cited sentence {i + 1} to {recited}: it holds the names")
@@ -435,15 +447,20 @@ class CitationChecker:
 
 def quote(
     evidence: Evidence,
+    question: str,
     language: str,
     min_similarity: float,
     min_lexical: float,
 ) -> Verified | None:
     """The best evidence sentence, quoted in its own language with a lead-in in the
-    asker's, when it clearly answers the question (close in meaning and holding most of
-    its names, numbers and key words); None otherwise."""
+    asker's, when it clearly answers the question: close in meaning, holding most of its
+    names, numbers and key words, and, for a question that asks how many, when or who,
+    holding a number, a date or a name. None otherwise."""
+    kind = answer_kind(question)
     for cand in evidence.ranked:
         if cand.similarity < min_similarity or cand.lexical < min_lexical:
+            continue
+        if kind and not holds_kind(kind, cand.text, question):
             continue
         for n, group in enumerate(evidence.sentences, 1):
             if any(c.source == cand.source and c.start == cand.start for c in group):

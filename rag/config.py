@@ -196,6 +196,11 @@ class Settings(BaseSettings):
         description="Weight, in the sentence score, of the similarity of the passage the "
         "sentence comes from.",
     )
+    answer_kind_weight: float = Field(
+        0.1,
+        description="Bonus, in the sentence score, for a sentence that holds what the "
+        "question asks for: a number (how many), a year or month (when), a name (who).",
+    )
     sentence_dedupe_similarity: float = Field(
         0.9,
         description="A sentence this close to one already kept from another article is the "

@@ -186,11 +186,10 @@ def replay(
     and raw model output are checked again with the current settings. Takes seconds.
     """
     from rag import prompts
-    from rag.cite import CitationChecker
+    from rag.cite import Verified
 
     results = {str(r["id"]): r for r in read_results(recorded)}
     traces = {str(t["id"]): t for t in read_results(trace_path(recorded))}
-    settings = assistant.settings
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as f, trace_path(out).open("w", encoding="utf-8") as tf:
         for q in questions:
@@ -216,11 +215,12 @@ def replay(
                 for p in trace["passages"]
             )
             raw = trace.get("raw_text", "")
-            refusal = prompts.refusal(trace["language"])
-            if settings.verify_citations:
-                verified = assistant.checker.check(raw, passages, refusal)
-            else:
-                verified = CitationChecker.unchecked(raw, passages, refusal)
+            question = str(recorded_row["question"])
+            if trace.get("timings", {}).get("prompt_tokens") or raw:
+                evidence = assistant.recorded_evidence(question, passages)
+                verified = assistant.verify(raw, question, trace["language"], evidence)
+            else:  # refused before the model ran (the relevance gate)
+                verified = Verified(True, prompts.refusal(trace["language"]), (), (), ())
             answer = Answer(
                 question=recorded_row["question"],
                 language=trace["language"],

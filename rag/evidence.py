@@ -8,6 +8,8 @@ ranks the sentences of those passages instead and keeps only the best, to a toke
   against the query embedding, so nothing is embedded here) + agreement on the question's
   names, numbers and key words (accent-folded, rag/terms.py) + a little of the passage's
   own similarity, so a sentence inside a relevant passage is preferred;
+* a sentence that holds what the question asks for (a number for "how many", a year
+  for "when", a name for "who") gets a small bonus;
 * a sentence that opens with a pronoun or a connective ("He said...", "Sin embargo...")
   brings the sentence before it, which says who or what it is about;
 * the same sentence in another language (one story told twice) is kept once;
@@ -49,6 +51,65 @@ CONNECTIVES = frozenset(
     ).split()
 )
 """Words (folded) that, opening a sentence, point back to the sentence before it."""
+
+
+ANSWER_KINDS: dict[str, tuple[str, ...]] = {
+    "number": (
+        "how many",
+        "how much",
+        "what percentage",
+        "cuantos",
+        "cuantas",
+        "cuanto",
+        "cuanta",
+        "que porcentaje",
+        "combien",
+        "quel pourcentage",
+        "quantos",
+        "quantas",
+        "quanto",
+        "que percentagem",
+        "wie viele",
+        "wie viel",
+        "wieviel",
+    ),
+    "date": (
+        "when",
+        "what year",
+        "which year",
+        "cuando",
+        "en que ano",
+        "quand",
+        "en quelle annee",
+        "quando",
+        "em que ano",
+        "wann",
+        "in welchem jahr",
+    ),
+    "name": ("who", "whom", "quien", "quienes", "qui", "quem", "wer", "wem", "wen"),
+}
+"""How a question asks for a number, a date or a name, in five languages (folded, at the
+start of the question or of a clause): a sentence that holds one is a likelier answer."""
+
+
+def answer_kind(question: str) -> str | None:
+    """ "number", "date" or "name" when the question asks for one, else None."""
+    text = " " + " ".join(terms.words(question)) + " "
+    for kind, openers in ANSWER_KINDS.items():
+        if any(f" {o} " in text for o in openers):
+            return kind
+    return None
+
+
+def holds_kind(kind: str | None, sentence: str, question: str) -> bool:
+    """True when `sentence` holds what a question of that kind asks for (a number, a year or
+    month, a name) beyond what the question itself says."""
+    if kind in ("number", "date"):
+        found = terms.numbers_in(sentence) - terms.numbers_in(question)
+        return bool(found or (kind == "date" and terms.dates_in(sentence)))
+    if kind == "name":
+        return bool(terms.missing_names(terms.names_in(sentence), question))
+    return False
 
 
 @dataclass(frozen=True)
@@ -105,6 +166,7 @@ def recorded(
     embed: Embed,
     lexical_weight: float,
     passage_weight: float,
+    kind_weight: float = 0.0,
 ) -> Evidence:
     """The evidence of a recorded answer, rebuilt from its passages alone (no store): each
     passage split and embedded as at ingest, its sentences ranked as at question time.
@@ -113,7 +175,15 @@ def recorded(
     ranked: list[Candidate] = []
     for p in passages:
         art = split_passage(p, embed)
-        mine = rank(question, query_vector, [p], {p.source: art}, lexical_weight, passage_weight)
+        mine = rank(
+            question,
+            query_vector,
+            [p],
+            {p.source: art},
+            lexical_weight,
+            passage_weight,
+            kind_weight,
+        )
         groups.append(tuple(sorted(mine, key=lambda c: c.start)))
         ranked += mine
     ranked.sort(key=lambda c: -c.score)
@@ -195,6 +265,7 @@ def rank(
     articles: dict[str, ArticleSentences],
     lexical_weight: float,
     passage_weight: float,
+    kind_weight: float = 0.0,
 ) -> list[Candidate]:
     """Every sentence of the candidate passages, scored for the question, best first.
 
@@ -202,6 +273,7 @@ def rank(
     belongs to a passage when its offsets overlap the passage's.
     """
     weights = key_terms(question)
+    kind = answer_kind(question)
     best_passage: dict[tuple[str, int], float] = {}
     for p in passages:
         art = articles.get(p.source)
@@ -229,7 +301,10 @@ def rank(
                 vector=art.vectors[k],
                 similarity=similarity,
                 lexical=lexical,
-                score=similarity + lexical_weight * lexical + passage_weight * prior,
+                score=similarity
+                + lexical_weight * lexical
+                + passage_weight * prior
+                + kind_weight * holds_kind(kind, art.texts[k], question),
             )
         )
     out.sort(key=lambda c: -c.score)

@@ -111,7 +111,13 @@ class Retriever:
         passages = self.candidates(question, query_vector, s.evidence_passages)
         articles = self.article_sentences(passages)
         ranked = rank(
-            question, query_vector, passages, articles, s.lexical_weight, s.passage_weight
+            question,
+            query_vector,
+            passages,
+            articles,
+            s.lexical_weight,
+            s.passage_weight,
+            s.answer_kind_weight,
         )
         budget = budget or s.evidence_tokens
         packed = pack(ranked, articles, budget, count_tokens, s.sentence_dedupe_similarity)
@@ -128,7 +134,7 @@ class Retriever:
                 continue
             rows = stored.get(p.source)
             if not rows:
-                out[p.source] = split_passage(p, self._embed_sentences)
+                out[p.source] = split_passage(p, self.embed_evidence)
                 continue
             out[p.source] = ArticleSentences(
                 source=p.source,
@@ -142,7 +148,8 @@ class Retriever:
             )
         return out
 
-    def _embed_sentences(self, texts: list[str], title: str) -> np.ndarray:
+    def embed_evidence(self, texts: list[str], title: str) -> np.ndarray:
+        """Sentences of an article embedded as at ingest (document prompt, its title)."""
         return self.embedder.embed_documents(texts, title=title)
 
     def candidates(

@@ -128,7 +128,10 @@ MONTHS: dict[str, int] = {
 }
 """Month names (accents folded) -> month number: a date is the same in every language."""
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*")
+_TOKEN = re.compile(
+    r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?![\d.,])|\d+(?:[.,]\d+)*|[^\W\d_]+(?:-[^\W\d_]+)*"
+)
+"""Numbers ("1.000", "3,5", and "1 345 596" with spaces between thousands), then words."""
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CAPITALISED = re.compile(r"[^\W\d_][\w'’.-]*\w|[^\W\d_]")
 NAME_JOINERS = frozenset(str.split("de del da do dos das von van der le la al bin"))
@@ -171,7 +174,7 @@ def _value(token: str) -> float | None:
         return NUMBER_WORDS[token]
     if not token[0].isdigit():
         return None
-    plain = re.sub(r"[.,](?=\d{3}(?:\D|$))", "", token)
+    plain = re.sub(r"[.,\s](?=\d{3}(?:\D|$))", "", token)
     try:
         return float(plain.replace(",", "."))
     except ValueError:
@@ -181,7 +184,8 @@ def _value(token: str) -> float | None:
 def numbers_in(text: str) -> set[str]:
     """The numbers a text states, with their magnitude, as canonical strings.
 
-    "$10 billion", "10 mil millones", "10.000 millones" and "10 milliards" all give "1e+10";
+    "$10 billion", "10 mil millones", "10.000 millones" and "10 milliards" all give
+    "10000000000";
     "una docena" gives "12"; "2023" gives "2023".
     """
     found: set[str] = set()
@@ -195,7 +199,7 @@ def numbers_in(text: str) -> set[str]:
         while i < len(tokens) and tokens[i] in MAGNITUDES:
             value *= MAGNITUDES[tokens[i]]
             i += 1
-        found.add(f"{value:.6g}")
+        found.add(f"{value:.12g}")
     return found
 
 
@@ -204,14 +208,22 @@ def dates_in(text: str) -> set[int]:
     return {MONTHS[w] for w in words(text) if w in MONTHS}
 
 
-def names_in(sentence: str) -> list[str]:
+NOUNS_CAPITALISED = frozenset({"de"})
+"""Languages that capitalise every noun: there only words written like names wherever they
+stand ("DeepSeek", "GPT-4") count as names."""
+
+
+def names_in(sentence: str, language: str = "") -> list[str]:
     """The proper names of a sentence: runs of capitalised words, folded.
 
     A capitalised first word counts only when a second capitalised word follows it (the
     sentence's first word is capitalised anyway); function words, month names and
     one- or two-letter acronyms ("AI", "EU", which translate) do not count. Number tokens
-    are left to `numbers_in`.
+    are left to `numbers_in`. In German (`language` "de"), where every noun is capitalised,
+    only words marked as names wherever they stand count.
     """
+    if language in NOUNS_CAPITALISED:
+        return [fold(t) for t in _CAPITALISED.findall(sentence) if _marked(t)]
     tokens = _CAPITALISED.findall(sentence)
     names: list[str] = []
     run: list[str] = []

@@ -19,7 +19,7 @@ from rag.terms import content_words, dates_in, missing_names, names_in, numbers_
     ],
 )
 def test_ten_billion_in_every_language(text: str) -> None:
-    assert numbers_in(text) == {"1e+10"}
+    assert numbers_in(text) == {"10000000000"}
 
 
 def test_million_is_not_billion() -> None:
@@ -31,7 +31,7 @@ def test_plain_numbers_years_percent_and_decimals() -> None:
         "2023",
         "1000",
         "3.5",
-        "2.5e+06",
+        "2500000",
     }
 
 

@@ -93,7 +93,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         _err(str(e))
         return 2
     if args.json:
-        from rag.evaluate import result_row
+        from rag.schema import result_row
 
         print(json.dumps(result_row("", answer), ensure_ascii=False, indent=2))
     else:

@@ -151,7 +151,7 @@ def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.answer import Assistant
-    from rag.evaluate import read_questions, replay, run
+    from ragkit.evaluate import read_questions, replay, run
 
     settings = eval_settings(args, settings)
     questions = read_questions(Path(args.questions))
@@ -173,9 +173,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 def write_report_for(questions: Path, runs: list[Path], names: list[str], out: Path) -> Path:
     """Score result files against the gold questions and write the (comparison) report."""
     from rag import lang
-    from rag.evaluate import read_questions, read_results, trace_path
-    from rag.metrics import compute
-    from rag.report import write_report
+    from ragkit.evaluate import read_questions, read_results, trace_path
+    from ragkit.metrics import compute
+    from ragkit.report import write_report
 
     golds = read_questions(questions)
     summaries = {}
@@ -202,7 +202,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from rag import bench
+    from ragkit import bench
     from ui.app import build_demo
 
     command = "rag bench" + (" --quick" if args.quick else "")

@@ -152,7 +152,7 @@ def write_report(
         "",
     ]
     parts += [
-        "Metric definitions: `rag/metrics.py` (`compute`). Plots: " + ", ".join(plots) + ".",
+        f"Metric definitions: `eval/ragkit/metrics.py` (`compute`). Plots: {', '.join(plots)}.",
         "",
     ]
     report = out / "report.md"

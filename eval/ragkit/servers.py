@@ -1,6 +1,6 @@
 """Real servers for the tests: started as subprocesses on 127.0.0.1, always stopped.
 
-Each server gets a free port, its own temporary folder and a log file; `rag.load.running`
+Each server gets a free port, its own temporary folder and a log file; `ragkit.servers.running`
 waits until it answers a readiness URL (or dies, or times out, showing the log's tail) and
 stops it when the block ends, whatever happened inside.
 """
@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from rag.load import free_port, running
+from ragkit.load import free_port, running
 
 __all__ = ["chroma_server", "free_port", "llama_server", "running"]
 
@@ -24,7 +24,16 @@ CHROMA = BIN / "chroma"
 def chroma_server(tmp: Path) -> Iterator[int]:
     """`chroma run` from the installed chromadb, on a tmp folder; yields its port."""
     port = free_port()
-    args = [CHROMA, "run", "--path", tmp / "data", "--host", "127.0.0.1", "--port", str(port)]
+    args: list[str | Path] = [
+        CHROMA,
+        "run",
+        "--path",
+        tmp / "data",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with running(args, f"http://127.0.0.1:{port}/api/v2/heartbeat", tmp / "chroma.log"):
         yield port
 
@@ -36,7 +45,7 @@ def llama_server(
     """llama-cpp-python's OpenAI-compatible server on `model`, served as `tiny`; yields its
     /v1 base URL. With `api_key`, every request must carry it."""
     port = free_port()
-    args = [
+    args: list[str | Path] = [
         sys.executable, "-m", "llama_cpp.server",
         "--model", model, "--model_alias", "tiny",
         "--host", "127.0.0.1", "--port", str(port),

@@ -2,7 +2,7 @@
 
     python eval/bad_inputs.py [--big-mb 200]
 
-Writes the bad corpus of rag/badcorpus.py (230+ entries: empty, binary, Latin-1, UTF-16,
+Writes the bad corpus of eval/ragkit/badcorpus.py (230+ entries: empty, binary, Latin-1, UTF-16,
 mixed encodings, a 200 MB file, script-stuffed HTML, duplicates, link loops, FIFOs,
 unreadable files...) into a temporary folder, ingests it with the real CLI and embedder,
 and prints what happened to each kind of input and the peak RSS of the ingest process.
@@ -15,7 +15,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from rag import badcorpus
+from ragkit import badcorpus
 
 
 def main() -> int:

@@ -6,7 +6,7 @@
 CI runs 20 kills (tests/test_crash_safety.py); this runs as many as asked and prints the
 figures: kills, how many landed mid-ingestion, how many left half-written articles (always
 invisible, then discarded), failures (must be 0), the slowest reopening of the store.
-See rag/crashdrill.py for what each round does and checks.
+See eval/ragkit/crashdrill.py for what each round does and checks.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import tempfile
 
-from rag.crashdrill import main
+from ragkit.crashdrill import main
 
 if __name__ == "__main__":
     args = sys.argv[1:]

@@ -41,10 +41,10 @@ sys.path.insert(0, str(ROOT))
 
 from rag import lang, prompts  # noqa: E402
 from rag.answer import Assistant  # noqa: E402
-from rag.attacks import AttackCase, judge, load_cases  # noqa: E402
 from rag.cite import CitationChecker, is_not_found  # noqa: E402
 from rag.config import Settings  # noqa: E402
 from rag.schema import Passage  # noqa: E402
+from ragkit.attacks import AttackCase, judge, load_cases  # noqa: E402
 
 CASES = ROOT / "eval" / "injection" / "cases.jsonl"
 RESULTS = ROOT / "eval" / "results"

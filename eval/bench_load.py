@@ -16,7 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from rag.load import free_port, run_load, serve_chat
+from ragkit.load import run_load
+from ragkit.servers import free_port, serve_chat
 
 
 def say(message: str) -> None:

@@ -3,7 +3,7 @@
 A FastAPI app around one `Assistant`, the same entry point as the chat and the CLI. The
 streamed answer is a Server-Sent Events mirror of `Assistant.stream()`: a `sources` event,
 `token` events, then one `answer` event (an `error` event if the model fails midway).
-Answers carry the eval contract's fields (rag/evaluate.py `result_row`), with more detail
+Answers carry the eval contract's fields (rag/schema.py `result_row`), with more detail
 on each citation. Generation runs one at a time (the generator's lock); writes to the index
 take a lock of their own. The schema is served at /openapi.json.
 """
@@ -31,9 +31,8 @@ from rag.answer import (
     Token,
     prepare_question,
 )
-from rag.evaluate import passage_rows, result_row
 from rag.generate import ModelServerError
-from rag.schema import Answer, Passage
+from rag.schema import Answer, Passage, passage_rows, result_row
 from rag.store import StoreMismatch
 
 if TYPE_CHECKING:

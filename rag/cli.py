@@ -5,6 +5,9 @@ rag ingest [PATH ...] [--rebuild]
 rag ask "QUESTION" [--json]
 rag chat
 rag serve [--host HOST] [--port PORT]
+
+Other installed packages add subcommands through the `rag.commands` entry-point group; the
+measuring kit (eval/ragkit, a development install) adds these:
 rag eval --questions FILE.jsonl --out RESULTS.jsonl [--retrieval dense] [--report DIR]
 rag report --questions FILE.jsonl --runs A.jsonl B.jsonl --out DIR
 rag bench [--quick]
@@ -17,10 +20,18 @@ import io
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.config import Settings
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+COMMANDS = "rag.commands"
+"""The entry-point group of subcommands that other packages add: each entry point names a
+function `register(subparsers)` that adds its subcommands (as simonw/llm's plugins do)."""
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -93,7 +104,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         _err(str(e))
         return 2
     if args.json:
-        from rag.evaluate import result_row
+        from rag.schema import result_row
 
         print(json.dumps(result_row("", answer), ensure_ascii=False, indent=2))
     else:
@@ -131,88 +142,28 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
-    """Settings with the ablation flags of `rag eval` applied."""
-    changes: dict[str, object] = {}
-    if args.retrieval:
-        changes["retrieval_mode"] = args.retrieval
-    if args.top_k:
-        changes["top_k"] = args.top_k
-        changes["candidates"] = max(settings.candidates, args.top_k)
-    if args.no_verify:
-        changes["verify_citations"] = False
-    if args.llm:
-        from rag.fetch import MODELS
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    entry_points: Iterable[EntryPoint] | None = None,
+) -> None:
+    """Let each installed package of the `rag.commands` group add its subcommands.
 
-        role = {"default": "llm", "small": "llm-small", "tiny": "llm-tiny"}.get(args.llm)
-        changes["llm_model"] = settings.models_dir / MODELS[role].name if role else Path(args.llm)
-    return settings.with_(**changes) if changes else settings
+    One that fails to load is left out with a warning: the product's own commands still work.
+    """
+    if entry_points is None:
+        from importlib.metadata import entry_points as installed
 
-
-def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.answer import Assistant
-    from rag.evaluate import read_questions, replay, run
-
-    settings = eval_settings(args, settings)
-    questions = read_questions(Path(args.questions))
-    if args.limit:
-        questions = questions[: args.limit]
-    out = Path(args.out)
-    if args.replay:
-        n = replay(Assistant(settings), questions, Path(args.replay), out, progress=_err)
-    else:
-        n = run(Assistant(settings), questions, out, _err, retrieval_only=args.retrieval_only)
-    print(f"wrote {n} results to {out}")
-    if args.report:
-        name = args.name or out.stem
-        report = write_report_for(Path(args.questions), [out], [name], Path(args.report))
-        print(f"report: {report}")
-    return 0
+        entry_points = installed(group=COMMANDS)
+    for ep in sorted(entry_points, key=lambda e: e.name):
+        try:
+            ep.load()(sub)
+        except Exception as e:  # a broken or half-installed plugin, whatever it raised
+            _err(f"warning: the commands of {ep.name!r} ({ep.value}) were not added: {e}")
 
 
-def write_report_for(questions: Path, runs: list[Path], names: list[str], out: Path) -> Path:
-    """Score result files against the gold questions and write the (comparison) report."""
-    from rag import lang
-    from rag.evaluate import read_questions, read_results, trace_path
-    from rag.metrics import compute
-    from rag.report import write_report
-
-    golds = read_questions(questions)
-    summaries = {}
-    totals = {}
-    for name, path in zip(names, runs, strict=True):
-        results = read_results(path)
-        trace = trace_path(path)
-        traces = read_results(trace) if trace.exists() else None
-        answers = not (traces and all(t.get("retrieval_only") for t in traces))
-        summaries[name] = compute(golds, results, traces, lang.detect, answers=answers)
-        totals[name] = [float(r["timings"]["total_s"]) for r in results]
-    command = "rag " + " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("rag") else ""
-    return write_report(summaries, totals, out, command=command)
-
-
-def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
-    runs = [Path(r) for r in args.runs]
-    names = args.names or [r.stem for r in runs]
-    if len(names) != len(runs):
-        _err("give one --names entry per run")
-        return 2
-    print(f"report: {write_report_for(Path(args.questions), runs, names, Path(args.out))}")
-    return 0
-
-
-def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from rag import bench
-    from ui.app import build_demo
-
-    command = "rag bench" + (" --quick" if args.quick else "")
-    result = bench.run_all(settings, args.quick, _err, build_demo)
-    page = bench.write(result, Path(args.out), command)
-    print(page.read_text(encoding="utf-8"))
-    return 0
-
-
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands: Iterable[EntryPoint] | None = None) -> argparse.ArgumentParser:
+    """The parser of `rag`: its own subcommands, then those of the `commands` entry points
+    (default: the installed `rag.commands` group)."""
     parser = argparse.ArgumentParser(prog="rag", description="Cited answers from news articles.")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -250,40 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=None, help="default: settings api_port")
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("eval", help="answer every question of a JSONL file")
-    p.add_argument("--questions", required=True, help="JSONL with at least `id` and `question`")
-    p.add_argument("--out", required=True, help="where to write one JSON result per line")
-    p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retriever ablation")
-    p.add_argument("--top-k", type=int, help="passages put into the prompt")
-    p.add_argument("--no-verify", action="store_true", help="skip the citation check")
-    p.add_argument(
-        "--retrieval-only",
-        action="store_true",
-        help="retrieve only (no model): retriever ablations",
-    )
-    p.add_argument("--llm", help="default, small, tiny, or a GGUF path")
-    p.add_argument("--limit", type=int, help="only the first N questions")
-    p.add_argument(
-        "--replay",
-        metavar="RESULTS",
-        help="re-check the recorded raw answers of a run instead of generating (citation "
-        "ablations and threshold tuning in seconds)",
-    )
-    p.add_argument("--report", metavar="DIR", help="also score the run and write a report here")
-    p.add_argument("--name", help="name of the run in the report (default: file stem)")
-    p.set_defaults(func=cmd_eval)
-
-    p = sub.add_parser("report", help="score eval runs against gold questions; compare runs")
-    p.add_argument("--questions", required=True, help="the gold JSONL (eval/questions.jsonl)")
-    p.add_argument("--runs", nargs="+", required=True, help="result files of `rag eval`")
-    p.add_argument("--names", nargs="+", help="a name per run")
-    p.add_argument("--out", required=True, help="folder for report.md, plots, summary.json")
-    p.set_defaults(func=cmd_report)
-
-    p = sub.add_parser("bench", help="speed benchmarks (ingest, retrieval, model, chat)")
-    p.add_argument("--quick", action="store_true", help="fewer runs, collections up to 10k")
-    p.add_argument("--out", default="eval/reports/bench", help="folder for bench.md/json")
-    p.set_defaults(func=cmd_bench)
+    add_commands(sub, commands)
     return parser
 
 

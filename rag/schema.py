@@ -7,6 +7,7 @@ holds the passages it was written from and, for every citation, the sentence quo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -112,3 +113,51 @@ class Answer:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# ---------------------------------------------------------------- the eval contract
+# An answer as the JSON row other tools read: the API, `rag ask --json` and the eval
+# runner all write it.
+
+TIMING_KEYS = ("retrieve_s", "ttft_s", "total_s")
+
+
+def result_row(qid: Any, answer: Answer) -> dict[str, Any]:
+    """One row of the eval contract for an answer.
+
+    `{"id", "question", "answer", "refused", "citations": [{"n", "source", "quote"}],
+    "retrieved": [{"source", "score"}], "timings": {"retrieve_s", "ttft_s", "total_s"}}`,
+    where `source` is the article's file name. Other tools read this: keep it stable.
+    """
+    return {
+        "id": qid,
+        "question": answer.question,
+        "answer": answer.text,
+        "refused": answer.refused,
+        "citations": [{"n": c.n, "source": c.source, "quote": c.quote} for c in answer.citations],
+        "retrieved": retrieved_rows(answer.passages),
+        "timings": {k: round(float(answer.timings.get(k, 0.0)), 4) for k in TIMING_KEYS},
+    }
+
+
+def passage_rows(passages: Sequence[Passage]) -> list[dict[str, Any]]:
+    """The retrieved passages with their texts and offsets (the API, the eval trace)."""
+    return [
+        {
+            "chunk_id": p.chunk_id,
+            "source": p.source,
+            "title": p.title,
+            "language": p.language,
+            "score": round(p.score, 6),
+            "text": p.text,
+            "start": p.start,
+            "end": p.end,
+            "similarity": round(p.similarity, 4),
+        }
+        for p in passages
+    ]
+
+
+def retrieved_rows(passages: Sequence[Passage]) -> list[dict[str, Any]]:
+    """The retrieved passages as the contract records them."""
+    return [{"source": p.source, "score": round(p.score, 6)} for p in passages]

@@ -19,7 +19,7 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from rag.config import PROJECT_ROOT, Settings  # noqa: E402
 from rag.generate import GenerationStats  # noqa: E402
-from rag.load import ChatServer, free_port, serve_chat  # noqa: E402
+from ragkit.servers import ChatServer, free_port, serve_chat  # noqa: E402
 
 CORPUS = PROJECT_ROOT / "corpus"
 MODELS = PROJECT_ROOT / "models"

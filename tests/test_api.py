@@ -18,8 +18,9 @@ from typing import Any
 import httpx
 import pytest
 
+from ragkit.servers import chroma_server, free_port, llama_server, running
+
 from .conftest import CORPUS, TINY_MODEL
-from .servers import chroma_server, free_port, llama_server, running
 
 RAG = Path(sys.executable).parent / "rag"
 CONTRACT = {"question", "answer", "refused", "citations", "retrieved", "timings"}

@@ -1,6 +1,6 @@
 """Bad files and bad questions: never a crash, always a reason or a notice.
 
-The bad corpus (rag/badcorpus.py: 230+ entries, a 200 MB file among them) goes through the
+The bad corpus (eval/ragkit/badcorpus.py: 230+ entries, a 200 MB file among them) goes through the
 real `rag ingest`, as a user runs it; questions go through the public API and `rag ask`.
 """
 
@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from rag import badcorpus, prompts
+from rag import prompts
 from rag.answer import Assistant, QuestionError
 from rag.config import Settings
+from ragkit import badcorpus
 
 from .conftest import TINY_MODEL
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+import ast
 import json
 import os
 import subprocess
 import sys
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
+
+from rag.cli import COMMANDS, build_parser
+from rag.config import PROJECT_ROOT
 
 from .conftest import CORPUS, TINY_MODEL
 
@@ -38,7 +44,50 @@ def indexed(env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def test_eval_writes_the_contract(indexed: dict[str, str], tmp_path: Path) -> None:
+def register_hello(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """A plugin's `register`: adds `rag hello --name NAME`."""
+    p = sub.add_parser("hello", help="say hello")
+    p.add_argument("--name", required=True)
+    p.set_defaults(func=lambda args, settings: 0)
+
+
+def test_installed_packages_add_subcommands_through_entry_points(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hello = EntryPoint("hello", f"{__name__}:register_hello", COMMANDS)
+    broken = EntryPoint("broken", "no_such_module:register", COMMANDS)
+    args = build_parser([broken, hello]).parse_args(["hello", "--name", "Ada"])
+    assert (args.command, args.name) == ("hello", "Ada")
+    assert "'broken' (no_such_module:register) were not added" in capsys.readouterr().err
+    assert build_parser([]).parse_args(["ask", "Why?"]).question == "Why?", "still works"
+    with pytest.raises(SystemExit):
+        build_parser([]).parse_args(["hello", "--name", "Ada"])
+
+
+def test_the_product_imports_nothing_of_the_measuring_kit() -> None:
+    kit_modules = {"ragkit", *(p.stem for p in (PROJECT_ROOT / "eval").glob("*.py"))}
+    for path in sorted((PROJECT_ROOT / "rag").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            roots = {n.split(".")[0] for n in names}
+            assert not roots & kit_modules, f"{path.name} imports {names}"
+
+
+@pytest.fixture(scope="module")
+def kit(indexed: dict[str, str]) -> dict[str, str]:
+    """`indexed`, where `rag` has the measuring kit's commands (a development install)."""
+    done = run(["eval", "--help"], indexed)
+    if done.returncode != 0:
+        pytest.fail(f"`rag eval` is missing: install the kit (pip install -e eval)\n{done.stderr}")
+    return indexed
+
+
+def test_eval_writes_the_contract(kit: dict[str, str], tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     rows = [
         {"id": "q1", "question": "Why did Meta open-source Llama?", "lang": "en", "gold": ["x"]},
@@ -47,7 +96,7 @@ def test_eval_writes_the_contract(indexed: dict[str, str], tmp_path: Path) -> No
     ]
     questions.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     out = tmp_path / "out" / "results.jsonl"
-    done = run(["eval", "--questions", str(questions), "--out", str(out)], indexed)
+    done = run(["eval", "--questions", str(questions), "--out", str(out)], kit)
     assert done.returncode == 0, done.stderr
     results = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in results] == ["q1", 2, "q3"]
@@ -77,7 +126,7 @@ def test_eval_writes_the_contract(indexed: dict[str, str], tmp_path: Path) -> No
     # The citation ablation replays the recorded raw answers: no new generation.
     replayed = tmp_path / "out" / "no-verify.jsonl"
     args = ["eval", "--questions", str(questions), "--out", str(replayed)]
-    done = run([*args, "--replay", str(out), "--no-verify"], indexed)
+    done = run([*args, "--replay", str(out), "--no-verify"], kit)
     assert done.returncode == 0, done.stderr
     again = [json.loads(line) for line in replayed.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in again] == ["q1", 2, "q3"]
@@ -113,7 +162,7 @@ def test_index_built_with_another_model_is_refused_clearly(
     assert "Traceback" not in done.stderr
 
 
-def test_retrieval_only_run_and_comparison_report(indexed: dict[str, str], tmp_path: Path) -> None:
+def test_retrieval_only_run_and_comparison_report(kit: dict[str, str], tmp_path: Path) -> None:
     questions = tmp_path / "gold.jsonl"
     gold = {
         "id": "g1",
@@ -130,12 +179,12 @@ def test_retrieval_only_run_and_comparison_report(indexed: dict[str, str], tmp_p
     for mode in ("dense", "bm25"):
         out = tmp_path / f"{mode}.jsonl"
         args = ["eval", "--questions", str(questions), "--out", str(out)]
-        done = run([*args, "--retrieval", mode, "--retrieval-only"], indexed)
+        done = run([*args, "--retrieval", mode, "--retrieval-only"], kit)
         assert done.returncode == 0, done.stderr
         runs.append(str(out))
     report_dir = tmp_path / "report"
     args = ["report", "--questions", str(questions), "--runs", *runs, "--out", str(report_dir)]
-    done = run([*args, "--names", "dense", "bm25"], indexed)
+    done = run([*args, "--names", "dense", "bm25"], kit)
     assert done.returncode == 0, done.stderr
     text = (report_dir / "report.md").read_text(encoding="utf-8")
     assert "| metric | dense | bm25 |" in text

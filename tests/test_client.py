@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from rag.load import message_text
+from ragkit.load import message_text
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,7 @@
 """Nothing lost, nothing half: writes cut short, one writer at a time, the SIGKILL drill.
 
 Real Chroma on tmp_path and the real embedder; the drill uses the word-hash embedder in
-forked processes (see rag/crashdrill.py for why).
+forked processes (see eval/ragkit/crashdrill.py for why).
 """
 
 from __future__ import annotations
@@ -225,7 +225,7 @@ def test_ingestion_survives_sigkill_at_random_points(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "rag.crashdrill",
+            "ragkit.crashdrill",
             str(tmp_path),
             "--kills",
             "20",
@@ -241,7 +241,7 @@ def test_ingestion_survives_sigkill_at_random_points(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["failures"] == []
-    # Chroma's own losses under SIGKILL (see rag/crashdrill.py) are reported, not failed,
+    # Chroma's own losses under SIGKILL (see eval/ragkit/crashdrill.py) are reported, not failed,
     # unless asked: RAG_CRASH_STRICT=1.
     if os.environ.get("RAG_CRASH_STRICT"):
         assert result["chroma_anomalies"] == []

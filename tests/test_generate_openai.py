@@ -26,9 +26,9 @@ from rag.ingest import load_article
 from rag.models import make_generator
 from rag.prompts import build_messages
 from rag.schema import Passage
+from ragkit.servers import free_port, llama_server
 
 from .conftest import CORPUS, TINY_MODEL
-from .servers import free_port, llama_server
 
 KEY = "test-key-not-a-secret"
 PASSAGE = Passage("c1", "a.txt", "Title", "en", "Meta released Llama openly.", 0, 27, 0.0, 0.9)

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from rag import prompts
-from rag.attacks import AttackCase, judge, leaks_system_prompt, load_cases
 from rag.cite import CitationChecker
 from rag.config import PROJECT_ROOT, Settings
 from rag.ingest import load_article
@@ -29,6 +28,7 @@ from rag.injection import (
     urls_in,
 )
 from rag.schema import Passage
+from ragkit.attacks import AttackCase, judge, leaks_system_prompt, load_cases
 
 from .conftest import CORPUS, FakeGenerator
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from rag import prompts
-from rag.load import classify, run_load
+from ragkit.load import classify, run_load
 
 from .conftest import ChatServer
 

@@ -14,9 +14,9 @@ import pytest
 from rag.answer import Assistant
 from rag.config import Settings
 from rag.store import ChromaServer, Store, StoreMismatch, drop_collection
+from ragkit.servers import chroma_server, free_port
 
 from .conftest import CORPUS, FakeGenerator
-from .servers import chroma_server, free_port
 from .test_store import SMALL, copy_corpus
 
 QUESTIONS = [

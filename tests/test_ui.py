@@ -1,4 +1,4 @@
-"""The chat's turn logic, rendering and article management (fake generator, real retrieval)."""
+"""The chat's turn logic and article management (fake generator, real retrieval)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,8 @@ from rag.answer import Assistant
 from rag.config import Settings
 from rag.prompts import BUSY, TOO_BUSY
 from ui import app
-from ui.app import (
-    add_articles,
-    article_rows,
-    build_demo,
-    launch_options,
-    render_answer,
-    report_text,
-    respond,
-)
+from ui.app import add_articles, article_rows, build_demo, launch_options, respond
+from ui.render import report_text
 
 from .conftest import CORPUS, FakeGenerator
 
@@ -106,20 +99,6 @@ def test_a_second_asker_is_told_the_model_is_busy(
 def test_empty_question_gets_a_message_not_a_crash(corpus_assistant: Assistant) -> None:
     updates = list(respond(corpus_assistant, "   ", [], []))
     assert "type a question" in bot_text(updates[-1][0])
-
-
-def test_unsupported_sentences_are_marked_and_model_html_is_escaped(
-    corpus_assistant: Assistant,
-) -> None:
-    corpus_assistant._generator = FakeGenerator(
-        "Meta shared Llama to speed up the development of its technology [1]. "
-        "Meta was founded <script>alert(1)</script> on the Moon in 1850 [2]."
-    )
-    answer = corpus_assistant.ask(QUESTION)
-    shown = render_answer(answer, turn=3)
-    assert "<script>" not in shown
-    assert "⚠️" in shown
-    assert 'href="#s3-' in shown
 
 
 def test_uploaded_articles_are_indexed_reported_listed_and_removable(

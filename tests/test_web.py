@@ -16,7 +16,7 @@ import pytest
 
 from rag.answer import Assistant
 from rag.config import Settings
-from rag.load import free_port
+from ragkit.servers import free_port
 from ui.app import MAX_FILE_SIZE, build_demo, launch_options
 
 from .conftest import FakeGenerator

@@ -4,7 +4,8 @@ A turn shows the passages as soon as retrieval is done, streams the model's answ
 then replaces it with the verified one. Every `[n]` of the answer is a link to its source
 card, where the quoted sentence is highlighted inside its passage and the whole article
 can be opened. Follow-ups are rewritten into standalone questions and the rewrite is
-shown. A second tab uploads articles and lists or removes the indexed ones.
+shown. A second tab uploads articles and lists or removes the indexed ones. The HTML of answers
+and cards is made in `ui.render`; this module wires it to Gradio.
 
 Safe by default: the page binds 127.0.0.1, never makes a share link, limits upload size,
 serves no folder of ours, and runs one answer at a time (others are told they wait).
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 import shutil
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -24,11 +24,19 @@ from typing import TYPE_CHECKING, Any
 from rag import lang, prompts
 from rag.answer import Assistant, Done, QuestionError, Retrying, Rewritten, Sources, Token
 from rag.build import IngestReport
-from rag.cite import render
 from rag.ingest import SUFFIXES, discover
 from rag.lock import IndexBusy
 from rag.rewrite import Turn
-from rag.schema import Answer, Passage
+from ui.render import (
+    CITE_JS,
+    CSS,
+    TurnRecord,
+    current_sources,
+    render_answer,
+    render_passages,
+    render_sources,
+    report_text,
+)
 
 if TYPE_CHECKING:
     import gradio as gr
@@ -57,143 +65,10 @@ KEPT_TURNS = 8
 
 THINKING = "…"
 
-CITE_JS = """
-() => {
-  document.addEventListener('click', (event) => {
-    const link = event.target.closest && event.target.closest('a.cite');
-    if (!link) return;
-    event.preventDefault();
-    event.stopPropagation();
-    const card = document.getElementById(link.getAttribute('href').slice(1));
-    if (!card) return;
-    for (let d = card.closest('details'); d; d = d.parentElement.closest('details')) d.open = true;
-    document.querySelectorAll('.source.focused').forEach((c) => c.classList.remove('focused'));
-    card.classList.add('focused');
-    card.scrollIntoView({block: 'center'});
-  }, true);
-  window.ragCitationLinks = true;
-}
-"""
-"""Clicking `[n]` opens and scrolls to its source card (Gradio opens links in a new tab)."""
-
-CSS = """
-.source { border-left: 3px solid #ccc; padding: 4px 10px; margin: 8px 0; }
-.source.focused { border-left-color: #f59e0b; background: rgba(245, 158, 11, 0.08); }
-.source mark { background: #fde68a; color: inherit; padding: 0 2px; }
-.source blockquote { margin: 6px 0; white-space: pre-wrap; }
-.source .article { white-space: pre-wrap; max-height: 360px; overflow-y: auto; }
-.source .in-passage { background: rgba(253, 230, 138, 0.35); }
-a.cite { text-decoration: none; font-weight: 600; }
-"""
-
 log = logging.getLogger(__name__)
 
 History = list[dict[str, str]]
 """Chat messages as Gradio shows them: {"role": ..., "content": ...}."""
-
-TurnRecord = dict[str, Any]
-"""What the page keeps of one answered turn: n, asked, question, answer text, sources HTML."""
-
-_MARKER = re.compile(r"\[(\d+)\]")
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def render_passages(
-    passages: Sequence[Passage],
-    answer: Answer | None = None,
-    turn: int = 1,
-    article_text: Callable[[str], str] | None = None,
-) -> str:
-    """The passages as numbered source cards (HTML), quotes highlighted if an answer is given.
-
-    Card n of turn t has the id `s{t}-{n}`, which the answer's `[n]` links point to. With
-    `article_text`, each card can open the whole article, the passage and quote marked.
-    """
-    if not passages:
-        return "<p><i>No passages found.</i></p>"
-    spans: dict[int, set[tuple[int, int]]] = {}
-    if answer is not None:
-        for c in answer.citations:
-            spans.setdefault(c.n, set()).add((c.quote_start, c.quote_end))
-    cards = []
-    for n, p in enumerate(passages, 1):
-        quotes = sorted(spans.get(n, set()))
-        body = _highlight(p.text, [(s - p.start, e - p.start) for s, e in quotes])
-        cited = " · <b>cited</b>" if quotes else ""
-        full = ""
-        if article_text is not None:
-            text = article_text(p.source)
-            if text:
-                full = (
-                    "<details><summary>Full article</summary><div class='article'>"
-                    f"{_highlight(text, quotes, (p.start, p.end))}</div></details>"
-                )
-        cards.append(
-            f'<div class="source" id="s{turn}-{n}">'
-            f"<b>[{n}] {html.escape(p.title)}</b><br>"
-            f"<small>{html.escape(p.source)} · {html.escape(lang.name(p.language))}"
-            f" · characters {p.start}–{p.end} · relevance {p.similarity:.2f}{cited}</small>"
-            f"<blockquote>{body}</blockquote>{full}</div>"
-        )
-    return "\n".join(cards)
-
-
-def _highlight(
-    text: str, marks: Sequence[tuple[int, int]], passage: tuple[int, int] | None = None
-) -> str:
-    """`text` escaped, with `marks` in <mark> and the optional `passage` span shaded."""
-    cuts = sorted({0, len(text), *(x for s, e in marks for x in (s, e)), *(passage or ())})
-    out = []
-    for start, end in zip(cuts, cuts[1:], strict=False):
-        if not 0 <= start < end <= len(text):
-            continue
-        piece = html.escape(text[start:end])
-        if any(s <= start and end <= e for s, e in marks):
-            piece = f"<mark>{piece}</mark>"
-        elif passage and passage[0] <= start and end <= passage[1]:
-            piece = f"<span class='in-passage'>{piece}</span>"
-        out.append(piece)
-    return "".join(out)
-
-
-def render_answer(answer: Answer, turn: int = 1) -> str:
-    """The verified answer: notices first, `[n]` as links to cards, unsupported marked."""
-    parts = [f"_{html.escape(n, quote=False)}_\n" for n in answer.notices]
-    if answer.refused or not answer.sentences:
-        parts.append(html.escape(answer.text))
-    else:
-        shown = []
-        for s in answer.sentences:
-            text = _link_markers(html.escape(render([s]), quote=False), turn, len(answer.passages))
-            if not s.supported:
-                text += " ⚠️ _(not supported by the articles)_"
-            elif s.quoted:
-                text += " _(quoted from the article, in its language)_"
-            shown.append(text)
-        parts.append(" ".join(shown))
-    return "\n".join(parts)
-
-
-def _link_markers(text: str, turn: int, count: int) -> str:
-    def link(m: re.Match[str]) -> str:
-        n = int(m.group(1))
-        return f'<a class="cite" href="#s{turn}-{n}">[{n}]</a>' if 1 <= n <= count else m[0]
-
-    return _MARKER.sub(link, text)
-
-
-def render_sources(turns: Sequence[TurnRecord], current: str = "") -> str:
-    """The sources panel: the turn in progress, then earlier turns (folded), newest first."""
-    blocks = [current] if current else []
-    for i, t in reversed(list(enumerate(turns, 1))):
-        is_open = " open" if (i == len(turns) and not current) else ""  # the newest one
-        blocks.append(
-            f"<details{is_open}><summary>Sources for “{html.escape(t['question'])}”</summary>"
-            f"{t['sources']}</details>"
-        )
-    return "\n".join(blocks) or "<p><i>The passages used for the answer appear here.</i></p>"
 
 
 # ---------------------------------------------------------------- one chat turn
@@ -232,7 +107,9 @@ def respond(
                 header = f"_{html.escape(notice, quote=False)}_\n\n"
                 yield show(header + THINKING)
             elif isinstance(event, Sources):
-                panel = render_sources(turns, _current(render_passages(event.passages, turn=turn)))
+                panel = render_sources(
+                    turns, current_sources(render_passages(event.passages, turn=turn))
+                )
                 yield show(header + THINKING)
             elif isinstance(event, Token):
                 text += event.text
@@ -262,10 +139,6 @@ def respond(
         lock.release()
 
 
-def _current(cards: str) -> str:
-    return f"<details open><summary>Sources for this question</summary>{cards}</details>"
-
-
 # ---------------------------------------------------------------- the articles tab
 
 
@@ -276,23 +149,6 @@ def article_rows(assistant: Assistant) -> list[list[Any]]:
         [d.source, d.title, lang.name(d.language), d.chunks]
         for d in sorted(docs.values(), key=lambda d: d.source)
     ]
-
-
-def report_text(report: IngestReport) -> str:
-    """An ingest report as Markdown: a summary line, then every file that was not added."""
-    lines = [f"**{html.escape(report.summary())}**"]
-    lines += [f"- added: {html.escape(s)}" for s in report.added]
-    lines += [f"- updated: {html.escape(s)}" for s in report.updated]
-    lines += [f"- unchanged: {html.escape(s)}" for s in report.unchanged]
-    lines += [
-        f"- duplicate: {html.escape(s)} has the same text as {html.escape(twin)}"
-        for s, twin in report.duplicates
-    ]
-    lines += [
-        f"- rejected: {html.escape(Path(r.path).name)}: {html.escape(r.reason)}"
-        for r in report.rejected
-    ]
-    return "\n".join(lines)
 
 
 def add_articles(

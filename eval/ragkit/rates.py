@@ -11,18 +11,15 @@ from __future__ import annotations
 import statistics
 from typing import Any
 
-RATE_PROMPT = (
-    "Summarise the following text in one sentence.\n\n"
-    + " ".join(
-        [
-            "The company released the weights of its language model so that researchers and",
-            "developers outside could study it, adapt it and build products on top of it.",
-            "Critics said the release could help competitors; supporters answered that open",
-            "models are audited faster and improve sooner, and that the company earns its",
-            "money from advertising, not from selling software.",
-        ]
-        * 5
-    )
+RATE_PROMPT = "Summarise the following text in one sentence.\n\n" + " ".join(
+    [
+        "The company released the weights of its language model so that researchers and",
+        "developers outside could study it, adapt it and build products on top of it.",
+        "Critics said the release could help competitors; supporters answered that open",
+        "models are audited faster and improve sooner, and that the company earns its",
+        "money from advertising, not from selling software.",
+    ]
+    * 5
 )
 """A fixed prompt (about 300 tokens for the default model), the same on every machine."""
 
@@ -45,7 +42,7 @@ def raw_rates(generator: Any, runs: int = 3, decode_tokens: int = 48) -> dict[st
         native = generator.native_counters()
         prompt.append(native["prompt_tokens"] / max(native["prompt_ms"] / 1000, 1e-9))
         decode.append(native["decode_tokens"] / max(native["decode_ms"] / 1000, 1e-9))
-        tokens = {"prompt_tokens": native["prompt_tokens"], "decode_tokens": native["decode_tokens"]}
+        tokens = {k: native[k] for k in ("prompt_tokens", "decode_tokens")}
     generator.reset_counters(forget_cache=True)
     return {
         "model": generator.model_id,

@@ -18,8 +18,9 @@ from typing import Any
 Row = dict[str, Any]
 
 SPAN_STOPWORDS = frozenset(
-    "the a an of in on at to and or de la el los las del en y o un una der die das und von im"
-    .split()
+    str.split(
+        "the a an of in on at to and or de la el los las del en y o un una der die das und von im"
+    )
 )
 
 
@@ -55,10 +56,14 @@ def span_scores(answer: str, golds: Sequence[str]) -> tuple[bool, bool]:
 def compute(
     golds: Sequence[Row],
     results: Sequence[Row],
+    traces: Sequence[Row] | None = None,
     detect_language: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
-    """Strict and lenient correctness, refusals, citations and language, overall and by
-    question language."""
+    """Strict and lenient correctness, refusals, citations, language and tokens, overall,
+    by question language and by crossing (a question in another language than Spanish,
+    the corpus's, is cross-lingual)."""
+    from ragkit.metrics import answer_language, percentile, token_figures
+
     by_id = {str(r["id"]): r for r in results}
     rows = [(g, by_id[str(g["id"])]) for g in golds if str(g["id"]) in by_id]
 
@@ -96,11 +101,23 @@ def compute(
         }
         if detect_language is not None:
             out["answer_language_match"] = mean(
-                [float(detect_language(r["answer"]) == g["lang"]) for g, r in subset]
+                [
+                    float(answer_language(r["answer"], detect_language) == g["lang"])
+                    for g, r in subset
+                ]
             )
+        out.update(token_figures(traces, {str(g["id"]) for g, _ in subset}))
+        totals = [float(r["timings"]["total_s"]) for _, r in subset]
+        ttfts = [float(r["timings"]["ttft_s"]) for _, r in subset if r["timings"]["ttft_s"] > 0]
+        out["latency_total_p50_s"] = percentile(totals, 50)
+        out["latency_total_p95_s"] = percentile(totals, 95)
+        out["latency_ttft_p50_s"] = percentile(ttfts, 50)
+        out["latency_ttft_p95_s"] = percentile(ttfts, 95)
         return out
 
-    summary: dict[str, Any] = {"overall": metrics(rows), "by_language": {}}
+    summary: dict[str, Any] = {"overall": metrics(rows), "by_language": {}, "by_crossing": {}}
     for language in sorted({g["lang"] for g, _ in rows}):
         summary["by_language"][language] = metrics([x for x in rows if x[0]["lang"] == language])
+    summary["by_crossing"]["cross_lingual"] = metrics([x for x in rows if x[0]["lang"] != "es"])
+    summary["by_crossing"]["same_language"] = metrics([x for x in rows if x[0]["lang"] == "es"])
     return summary

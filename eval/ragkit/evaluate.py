@@ -1,6 +1,6 @@
 """Answer a file of questions and write one result per line (the eval contract).
 
-Each output row is
+Each output row is `rag.schema.result_row` of the answer:
 `{"id", "question", "answer", "refused", "citations": [{"n", "source", "quote"}],
 "retrieved": [{"source", "score"}], "timings": {"retrieve_s", "ttft_s", "total_s"}}`
 where `source` is the article's file name. Other tools read this: keep it stable.
@@ -14,14 +14,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from rag.answer import Assistant, QuestionError, prepare_question
-from rag.schema import Answer, Passage
-
-TIMING_KEYS = ("retrieve_s", "ttft_s", "total_s")
+from rag.schema import (
+    TIMING_KEYS,
+    Answer,
+    Passage,
+    passage_rows,
+    result_row,
+    retrieved_rows,
+)
 
 
 def read_questions(path: Path) -> list[dict[str, Any]]:
@@ -41,42 +46,6 @@ def read_results(path: Path) -> list[dict[str, Any]]:
     """Rows of a results (or trace) JSONL file."""
     lines = path.read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines if line.strip()]
-
-
-def result_row(qid: Any, answer: Answer) -> dict[str, Any]:
-    """One row of the eval contract for an answer."""
-    return {
-        "id": qid,
-        "question": answer.question,
-        "answer": answer.text,
-        "refused": answer.refused,
-        "citations": [{"n": c.n, "source": c.source, "quote": c.quote} for c in answer.citations],
-        "retrieved": retrieved_rows(answer.passages),
-        "timings": {k: round(float(answer.timings.get(k, 0.0)), 4) for k in TIMING_KEYS},
-    }
-
-
-def passage_rows(passages: Sequence[Passage]) -> list[dict[str, Any]]:
-    """The retrieved passages as the trace records them."""
-    return [
-        {
-            "chunk_id": p.chunk_id,
-            "source": p.source,
-            "title": p.title,
-            "language": p.language,
-            "score": round(p.score, 6),
-            "text": p.text,
-            "start": p.start,
-            "end": p.end,
-            "similarity": round(p.similarity, 4),
-        }
-        for p in passages
-    ]
-
-
-def retrieved_rows(passages: Sequence[Passage]) -> list[dict[str, Any]]:
-    """The retrieved passages as the contract records them."""
-    return [{"source": p.source, "score": round(p.score, 6)} for p in passages]
 
 
 def trace_row(qid: Any, answer: Answer) -> dict[str, Any]:

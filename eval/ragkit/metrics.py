@@ -101,14 +101,44 @@ def fact_coverage(gold: Row, result: Row) -> float:
     return sum(fact_found(result["answer"], alts) for alts in facts) / len(facts)
 
 
-def citation_correct(gold: Row, trace: Row, n: int) -> bool:
-    """A citation [n] is correct if passage n holds one of the gold passages (the support)."""
+def citation_correct(gold: Row, trace: Row, n: int, quote: str = "") -> bool:
+    """A citation [n] is correct if passage n holds one of the gold passages (the support),
+    or if the sentence it quotes lies within one (evidence packed sentence by sentence can
+    hold part of a long gold passage: the part that supports the answer)."""
     passages = trace.get("passages") or []
     if not 1 <= n <= len(passages):
         return False
-    return any(
-        contains_passage(passages[n - 1]["text"], q) for q in gold.get("gold_passages") or []
-    )
+    golds = gold.get("gold_passages") or []
+    if any(contains_passage(passages[n - 1]["text"], q) for q in golds):
+        return True
+    return bool(quote) and any(contains_passage(q, quote) for q in golds)
+
+
+def token_figures(
+    traces: Sequence[Row] | None, ids: set[str] | None = None
+) -> dict[str, float | None]:
+    """p50/p95 of the prompt tokens the model really read per answer (after its cached
+    prefix) and of the tokens it wrote, over the answers the model ran for."""
+    ran = [
+        t.get("timings") or {}
+        for t in traces or []
+        if (ids is None or str(t["id"]) in ids) and (t.get("timings") or {}).get("prompt_tokens")
+    ]
+    out: dict[str, float | None] = {}
+    for key in ("new_prompt_tokens", "completion_tokens", "prompt_tokens"):
+        values = [float(t[key]) for t in ran if key in t]
+        out[f"{key}_p50"] = percentile(values, 50)
+        out[f"{key}_p95"] = percentile(values, 95)
+    return out
+
+
+_QUOTED = re.compile(r"[«“„\"][^«»“”„\"]*[»”“\"]")
+
+
+def answer_language(text: str, detect: Callable[[str], str]) -> str:
+    """The language an answer is written in, leaving out what it quotes (a quoted evidence
+    sentence is in its article's language on purpose)."""
+    return detect(_QUOTED.sub(" ", text))
 
 
 # ---------------------------------------------------------------- the metrics
@@ -179,7 +209,8 @@ def compute(
         traced_cites = [(g, t, c) for g, _, t, c in cites if t is not None]
         if traced_cites:
             out["citation_precision"] = _mean(
-                float(citation_correct(g, t, int(c["n"]))) for g, t, c in traced_cites
+                float(citation_correct(g, t, int(c["n"]), c.get("quote", "")))
+                for g, t, c in traced_cites
             )
         sentences = [
             s
@@ -197,8 +228,10 @@ def compute(
         )
         if detect_language is not None:
             out["answer_language_match"] = _mean(
-                float(detect_language(r["answer"]) == g["language"]) for g, r, _ in subset
+                float(answer_language(r["answer"], detect_language) == g["language"])
+                for g, r, _ in subset
             )
+        out.update(token_figures([t for _, _, t in subset if t is not None]))
         totals = [float(r["timings"]["total_s"]) for _, r, _ in subset]
         ttfts = [float(r["timings"]["ttft_s"]) for _, r, _ in subset if r["timings"]["ttft_s"] > 0]
         out["latency_total_p50_s"] = percentile(totals, 50)

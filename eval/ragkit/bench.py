@@ -269,7 +269,7 @@ def bench_feedback(
     """
     from gradio_client import Client
 
-    from rag.load import free_port
+    from ragkit.servers import free_port
 
     port = free_port()
     demo = build_demo(assistant)

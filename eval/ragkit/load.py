@@ -1,8 +1,7 @@
 """Many chat sessions at once against a running chat, through `gradio_client`.
 
-`serve_chat` starts the chat as a user does (`rag ingest`, then `rag chat`) in a folder of
-its own, through `running`, which the tests also use for the Chroma and model servers;
-`run_load` drives it.
+`run_load` drives a chat that `ragkit.servers.serve_chat` started as a user does
+(`rag ingest`, then `rag chat`) in a folder of its own.
 
 Each session is its own client (its own Gradio session) asking questions back to back for
 a while. Every request ends one of three ways: answered (an answer or "the articles don't
@@ -12,15 +11,10 @@ server's memory is sampled from /proc while this runs, to show whether it grows 
 
 from __future__ import annotations
 
-import os
-import signal
 import statistics
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,99 +67,6 @@ class LoadResult:
             "rss_peak_mb": round(max((r for _, r in self.rss_mb), default=0.0)),
             "error_samples": self.errors[:5],
         }
-
-
-@dataclass
-class ChatServer:
-    """A `rag chat` process serving the bundled corpus."""
-
-    url: str
-    pid: int
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def running(
-    args: Sequence[str | Path],
-    ready_url: str,
-    log: Path,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 120.0,
-) -> Iterator[subprocess.Popen[bytes]]:
-    """Start a server process, wait until GET `ready_url` answers 200, yield it, stop it.
-
-    The process gets its own process group, so stopping it stops its children too; if it
-    dies or is not ready within `timeout`, the error shows the tail of its `log`.
-    """
-    import httpx
-
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(a) for a in args],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env={**os.environ, **(env or {})},
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{args[0]} exited with {proc.returncode}:\n{_tail(log)}")
-            try:
-                if httpx.get(ready_url, timeout=2.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{args[0]} not ready after {timeout:.0f} s:\n{_tail(log)}")
-            time.sleep(0.2)
-        yield proc
-    finally:
-        _stop(proc)
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is not None:
-        return
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=15)
-
-
-def _tail(log: Path, lines: int = 30) -> str:
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-@contextmanager
-def serve_chat(folder: Path, port: int, env: dict[str, str] | None = None) -> Iterator[ChatServer]:
-    """Run `rag ingest` and `rag chat` as a user does, with an index in `folder`.
-
-    `env` adds RAG_* settings (e.g. the model). The server is stopped on exit.
-    """
-    environ = {"RAG_INDEX_DIR": str(folder / "index"), **(env or {})}
-    rag = str(Path(sys.executable).parent / "rag")
-    done = subprocess.run(
-        [rag, "ingest"], env={**os.environ, **environ}, capture_output=True, text=True, timeout=600
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"rag ingest failed:\n{done.stderr[-2000:]}")
-    url = f"http://127.0.0.1:{port}"
-    args = [rag, "chat", "--port", str(port)]
-    with running(args, url, folder / "chat.log", environ, timeout=300) as server:
-        yield ChatServer(url, server.pid)
 
 
 def rss_mb(pid: int) -> float:

@@ -27,12 +27,27 @@ QUALITY_KEYS = (
     "answer_language_match",
 )
 LATENCY_KEYS = (
+    "new_prompt_tokens_p50",
+    "new_prompt_tokens_p95",
+    "completion_tokens_p50",
+    "completion_tokens_p95",
     "latency_ttft_p50_s",
     "latency_ttft_p95_s",
     "latency_total_p50_s",
     "latency_total_p95_s",
 )
 BREAKDOWN_KEYS = ("article_hit@3", "fact_coverage", "citation_precision", "answer_language_match")
+SPAN_QUALITY_KEYS = (
+    "doc_hit@5",
+    "strict",
+    "lenient",
+    "false_refusal",
+    "refusal_correct",
+    "citation_doc_precision",
+    "answer_language_match",
+)
+SPAN_BREAKDOWN_KEYS = ("lenient", "false_refusal", "refusal_correct", "answer_language_match")
+"""The keys of a question set with gold answer spans (eval/xquad, `ragkit.spans`)."""
 
 
 def _fmt(v: Any) -> str:
@@ -52,7 +67,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _plots(
-    summaries: Mapping[str, dict[str, Any]], totals: Mapping[str, list[float]], out: Path
+    summaries: Mapping[str, dict[str, Any]],
+    totals: Mapping[str, list[float]],
+    out: Path,
+    quality_keys: Sequence[str] = QUALITY_KEYS,
+    breakdown_keys: Sequence[str] = BREAKDOWN_KEYS,
 ) -> list[str]:
     import matplotlib
 
@@ -65,7 +84,7 @@ def _plots(
     files = []
 
     keys = [
-        k for k in QUALITY_KEYS if any(summaries[n]["overall"].get(k) is not None for n in names)
+        k for k in quality_keys if any(summaries[n]["overall"].get(k) is not None for n in names)
     ]
     fig, ax = plt.subplots(figsize=(11, 4.5))
     x = np.arange(len(keys))
@@ -82,8 +101,8 @@ def _plots(
     files.append("metrics.png")
 
     languages = sorted({lang for n in names for lang in summaries[n]["by_language"]})
-    fig, axes = plt.subplots(1, len(BREAKDOWN_KEYS), figsize=(14, 3.8), sharey=True)
-    for ax, key in zip(axes, BREAKDOWN_KEYS, strict=True):
+    fig, axes = plt.subplots(1, len(breakdown_keys), figsize=(14, 3.8), sharey=True)
+    for ax, key in zip(axes, breakdown_keys, strict=True):
         groups = [*languages, "cross", "same"]
         x = np.arange(len(groups))
         for i, name in enumerate(names):
@@ -123,26 +142,30 @@ def write_report(
     out: Path,
     command: str = "",
     notes: Sequence[str] = (),
+    spans: bool = False,
 ) -> Path:
-    """Write `report.md`, `summary.json` and the plots into `out`; return the report path."""
+    """Write `report.md`, `summary.json` and the plots into `out`; return the report path.
+    With `spans`, the runs were scored as a gold-span set (`ragkit.spans`)."""
+    quality_keys = SPAN_QUALITY_KEYS if spans else QUALITY_KEYS
+    breakdown_keys = SPAN_BREAKDOWN_KEYS if spans else BREAKDOWN_KEYS
     out.mkdir(parents=True, exist_ok=True)
     names = list(summaries)
-    plots = _plots(summaries, totals, out)
+    plots = _plots(summaries, totals, out, quality_keys, breakdown_keys)
     parts = [f"# Eval report: {' vs '.join(names)}", ""]
     if command:
         parts += ["Produced by:", "", "```", command, "```", ""]
     parts += list(notes) + ([""] if notes else [])
     overall = [
         [k, *(summaries[n]["overall"].get(k) for n in names)]
-        for k in ("questions", *QUALITY_KEYS, *LATENCY_KEYS)
+        for k in ("questions", *quality_keys, *LATENCY_KEYS)
     ]
     parts += ["## Overall", "", _table(["metric", *names], overall), ""]
     parts += ["![metrics](metrics.png)", "", "## By question language and crossing", ""]
     for name in names:
         s = summaries[name]
         groups = {**s["by_language"], **s["by_crossing"]}
-        rows = [[g, *(groups[g].get(k) for k in ("questions", *BREAKDOWN_KEYS))] for g in groups]
-        parts += [f"### {name}", "", _table(["group", "questions", *BREAKDOWN_KEYS], rows), ""]
+        rows = [[g, *(groups[g].get(k) for k in ("questions", *breakdown_keys))] for g in groups]
+        parts += [f"### {name}", "", _table(["group", "questions", *breakdown_keys], rows), ""]
     parts += [
         "![by language](by_language.png)",
         "",
@@ -152,7 +175,7 @@ def write_report(
         "",
     ]
     parts += [
-        "Metric definitions: `rag/metrics.py` (`compute`). Plots: " + ", ".join(plots) + ".",
+        f"Metric definitions: `eval/ragkit/metrics.py` (`compute`). Plots: {', '.join(plots)}.",
         "",
     ]
     report = out / "report.md"

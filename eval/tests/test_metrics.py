@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.metrics import compute, contains_passage, fact_found, fold, percentile
-from rag.report import write_report
+from ragkit.metrics import compute, contains_passage, fact_found, fold, percentile
+from ragkit.report import write_report
 
 GOLDS = [
     {

@@ -26,7 +26,7 @@ ingestion) is the real one. Stores are written in batches of `max_batch` chunks 
 default, far below Chroma's `get_max_batch_size()`), so a kill can fall between two batches
 of one article.
 
-The drill runs in its own process (`python -m rag.crashdrill drill`), which loads the
+The drill runs in its own process (`python -m ragkit.crashdrill drill`), which loads the
 libraries and language models once and forks each ingestion and each check from there:
 starting a Python process that imports Chroma and llama-index and loads the language
 detector takes 5-15 s on a busy two-core machine, a fork a millisecond. No process
@@ -389,8 +389,8 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m rag.crashdrill --kills N --seed S WORKDIR`: figures as JSON on stdout."""
-    parser = argparse.ArgumentParser(prog="python -m rag.crashdrill", description=__doc__)
+    """`python -m ragkit.crashdrill --kills N --seed S WORKDIR`: figures as JSON on stdout."""
+    parser = argparse.ArgumentParser(prog="python -m ragkit.crashdrill", description=__doc__)
     parser.add_argument("workdir", type=Path, help="an empty folder for the corpus and index")
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)

@@ -31,13 +31,17 @@ if ! .venv/bin/python -m pip --version >/dev/null 2>&1; then
     }
 fi
 pip=(.venv/bin/python -m pip)
-stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
+stamp=".venv/.installed-$(cat requirements.lock pyproject.toml run.sh | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
     step "installing torch 2.13.0 (CPU wheel) before anything that depends on it"
     "${pip[@]}" install torch==2.13.0 2>&1 | pip_progress
     step "installing llama-cpp-python (compiles llama.cpp the first time: 5-10 min on 2 cores; pip caches the wheel)"
     log=.venv/llama-cpp-build.log
-    if ! "${pip[@]}" install -v "$(grep -i '^llama_cpp_python==' requirements.lock)" 2>&1 | tee "$log" |
+    # Portable x86-64 build (AVX2, FMA, F16C) without the multimodal library and tools: a
+    # -march=native build crashed at its first decode on a CPU with AMX. --no-cache-dir: a
+    # wheel pip cached from a native build must not come back.
+    if ! CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF ${CMAKE_ARGS:-}" \
+        "${pip[@]}" install --no-cache-dir -v "$(grep -i '^llama_cpp_python==' requirements.lock)" 2>&1 | tee "$log" |
         sed -un 's/^ *\[\([0-9]*\)\/\([0-9]*\)\].*/  compiling llama.cpp: \1 of \2/p'; then
         tail -n 40 "$log" >&2
         exit 1
@@ -49,6 +53,11 @@ if [ ! -f "$stamp" ]; then
     touch "$stamp"
 else
     step "dependencies already installed"
+fi
+
+if [ "$mode" = test ]; then
+    step "installing the measuring kit (eval/, a development install)"
+    "${pip[@]}" install --no-deps -e eval >/dev/null
 fi
 
 step "fetching and verifying the models"

@@ -173,10 +173,10 @@ class Store:
         )
         self.max_batch = int(self._client.get_max_batch_size())
         self._writes = 0
-        self._docs = self._open_commits(collection)
         self._sentences: Collection = self._client.get_or_create_collection(
             sentences_name(collection), metadata=wanted
         )
+        self._docs = self._open_commits(collection)
 
     def _open_commits(self, collection: str) -> Collection:
         """The commit records; an index written before they existed gets them now."""
@@ -191,9 +191,14 @@ class Store:
                 src = str(meta["source"])
                 hashes.setdefault(src, set()).add(str(meta.get("content_hash", "")))
                 metas.setdefault(src, []).append(meta)
+            stored: dict[tuple[str, str], int] = {}
+            for meta in self._sentences.get(include=["metadatas"])["metadatas"] or []:
+                key = (str(meta["source"]), str(meta.get("content_hash", "")))
+                stored[key] = stored.get(key, 0) + 1
             for src, found in hashes.items():
                 if len(found) == 1:
-                    self._commit(docs, metas[src][0], len(metas[src]))
+                    count = stored.get((src, next(iter(found))), -1)
+                    self._commit(docs, metas[src][0], len(metas[src]), count)
         return docs
 
     # ------------------------------------------------------------ writing

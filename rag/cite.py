@@ -162,8 +162,9 @@ def restates(sentence: str, question: str) -> bool:
 
 @dataclass(frozen=True)
 class Facts:
-    """What an answer sentence asserts literally: names, numbers, months (the question's
-    own are left out: repeating the asker's words invents nothing)."""
+    """What an answer sentence asserts literally: names, numbers, months. The question's own
+    names are left out (the asker may spell them in another language than the articles);
+    its numbers are not: "Llama 7 in 2031" repeated from the question is still a claim."""
 
     names: tuple[str, ...]
     numbers: frozenset[str]
@@ -174,12 +175,13 @@ class Facts:
 
 
 def facts_of(sentence: str, question: str, language: str = "") -> Facts:
-    """The names, numbers and months of `sentence` that `question` does not already hold."""
+    """The names `question` does not already hold, and all the numbers and months, of
+    `sentence`."""
     names = terms.names_in(sentence, language)
     return Facts(
         names=tuple(terms.missing_names(names, question)) if question else tuple(names),
-        numbers=frozenset(terms.numbers_in(sentence) - terms.numbers_in(question)),
-        months=frozenset(terms.dates_in(sentence) - terms.dates_in(question)),
+        numbers=frozenset(terms.numbers_in(sentence)),
+        months=frozenset(terms.dates_in(sentence)),
     )
 
 

@@ -155,7 +155,7 @@ def test_unsupported_sentences_are_marked_and_model_html_is_escaped(
 ) -> None:
     corpus_assistant._generator = FakeGenerator(
         "Meta shared Llama to speed up the development of its technology [1]. "
-        "Meta was founded <script>alert(1)</script> on the Moon in 1850 [2]."
+        "Observers found the weather <script>alert()</script> pleasant all week [2]."
     )
     shown = render_answer(corpus_assistant.ask("Why did Meta open-source Llama?"), turn=3)
     assert "<script>" not in shown

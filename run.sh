@@ -21,12 +21,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # llama.cpp as the product uses it: portable x86-64 (AVX2, FMA, F16C; a -march=native build
 # crashed at its first decode on a CPU with AMX), without the multimodal library (mtmd), the
-# command-line tools, the examples, the tests and the server. (llama-cpp-python's own
-# CMakeLists.txt forces LLAMA_BUILD_COMMON on, so that library is built whatever is asked.)
+# command-line tools, the examples, the tests, the server and their `common` library
+# (llama-cpp.cmake says why that one needs a hook): 83 compile steps instead of 193.
 LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
 LLAMA_CMAKE_ARGS+=" -DLLAVA_BUILD=OFF -DLLAMA_BUILD_TOOLS=OFF -DLLAMA_BUILD_EXAMPLES=OFF"
-LLAMA_CMAKE_ARGS+=" -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF"
-LLAMA_CMAKE_ARGS+=" ${CMAKE_ARGS:-}"
+LLAMA_CMAKE_ARGS+=" -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_SERVER=OFF ${CMAKE_ARGS:-}"
+llama_hook="-DCMAKE_PROJECT_llama.cpp_INCLUDE=$PWD/llama-cpp.cmake"
 
 t_start=$SECONDS
 # One line per event, each with its step's name, so that lines of steps running side by
@@ -55,7 +55,7 @@ stamp=$runtime_stamp
 [ "$mode" = test ] && stamp=$(stamp_of dev requirements.lock requirements-dev.lock)
 llama_req=$(grep -i '^llama_cpp_python==' requirements.lock)
 wheels=${XDG_CACHE_HOME:-$HOME/.cache}/rag-news/wheels/$(printf '%s\n' "$llama_req" \
-    "$LLAMA_CMAKE_ARGS" "$(uname -m)" | sha256sum | cut -c1-16)
+    "$LLAMA_CMAKE_ARGS" "$(cat llama-cpp.cmake)" "$(uname -m)" | sha256sum | cut -c1-16)
 
 if [ ! -f "$stamp" ]; then
     compile="2 .. 7 min"
@@ -92,7 +92,7 @@ EOF
             tmp=$(mktemp -d)
             say llama.cpp "compiling $llama_req (log: $build_log)"
             # --no-cache-dir: a wheel pip cached from another build must not come back
-            if ! CMAKE_ARGS="$LLAMA_CMAKE_ARGS" "${pip[@]}" wheel --no-deps --no-cache-dir -v \
+            if ! CMAKE_ARGS="$LLAMA_CMAKE_ARGS $llama_hook" "${pip[@]}" wheel --no-deps --no-cache-dir -v \
                 -w "$tmp" "$llama_req" >"$build_log" 2>&1; then
                 say llama.cpp "error: the compile failed; the end of $build_log:"
                 tail -n 40 "$build_log" >&2
@@ -120,16 +120,18 @@ EOF
         say llama.cpp "compiled wheel reused from $wheels"
     fi
 
+    # --no-compile: pip would byte-compile every module of every package (thousands, most
+    # never imported) on the cores the compile needs; Python compiles what it imports, once.
     t=$SECONDS
     say torch "installing torch 2.13.0 (CPU wheel) before anything that depends on it"
-    "${pip[@]}" install -q torch==2.13.0 2>&1 | pip_errors
+    "${pip[@]}" install -q --no-compile torch==2.13.0 2>&1 | pip_errors
     say torch "done in $(took $t)"
 
     t=$SECONDS
     n=$(cat "${locks[@]}" | grep -cvE '^\s*(#|$)')
     say packages "installing $n pinned packages (${locks[*]}), llama-cpp-python aside"
     cat "${locks[@]}" | grep -viE '^llama_cpp_python==' >.venv/requirements.txt
-    "${pip[@]}" install -q -r .venv/requirements.txt 2>&1 | pip_errors
+    "${pip[@]}" install -q --no-compile -r .venv/requirements.txt 2>&1 | pip_errors
     "${pip[@]}" install -q --no-deps -e . 2>&1 | pip_errors
     [ "$mode" = test ] && "${pip[@]}" install -q --no-deps -e eval 2>&1 | pip_errors
     say packages "done in $(took $t)"

@@ -6,9 +6,14 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .
-RUN ./run.sh setup
+# run.sh builds llama.cpp with its LLAMA_CMAKE_ARGS (portable AVX2, no multimodal library,
+# tools or server); extra options go in CMAKE_ARGS: docker build --build-arg CMAKE_ARGS=...
+ARG CMAKE_ARGS=""
+RUN CMAKE_ARGS="$CMAKE_ARGS" ./run.sh setup
 ENV PATH=/app/.venv/bin:$PATH \
     HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False \
     RAG_HOST=0.0.0.0
+# 0.0.0.0 is beyond loopback: `rag serve` needs RAG_API_KEY and `rag chat` RAG_CHAT_USER and
+# RAG_CHAT_PASSWORD at run time (docker run -e RAG_API_KEY=...), or they refuse to start.
 EXPOSE 7860 8800
 CMD ["rag", "serve"]

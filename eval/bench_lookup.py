@@ -41,7 +41,9 @@ def _decode_s_per_token(row: dict[str, object]) -> float | None:
 
 def _rates(run: Path) -> str:
     meta = run.with_name(run.stem + ".meta.json")
-    raw = json.loads(meta.read_text(encoding="utf-8")).get("raw_llama_cpp") if meta.exists() else None
+    raw = (
+        json.loads(meta.read_text(encoding="utf-8")).get("raw_llama_cpp") if meta.exists() else None
+    )
     if not raw:
         return "not recorded"
     return f"prompt {raw['prompt_tok_s']} tok/s, decode {raw['decode_tok_s']} tok/s"

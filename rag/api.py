@@ -12,16 +12,16 @@ take a lock of their own. The schema is served at /openapi.json.
 # which name types imported inside `create_app`.
 
 import json
-import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from rag import lang
+from rag.access import bearer_ok
 from rag.answer import (
     Assistant,
     Done,
@@ -32,6 +32,7 @@ from rag.answer import (
     prepare_question,
 )
 from rag.generate import ModelServerError
+from rag.ingest import TOO_LARGE
 from rag.schema import Answer, Passage, passage_rows, result_row
 from rag.store import StoreMismatch
 
@@ -174,6 +175,7 @@ def create_app(assistant: Assistant) -> "FastAPI":
     from fastapi import FastAPI, File, HTTPException, UploadFile
     from fastapi.responses import JSONResponse, StreamingResponse
     from starlette.requests import Request
+    from starlette.responses import Response
 
     index_lock = threading.Lock()
     settings = assistant.settings
@@ -197,6 +199,24 @@ def create_app(assistant: Assistant) -> "FastAPI":
         httpx.TransportError, error(503, "the Chroma server stopped answering: ")
     )
     app.add_exception_handler(StoreMismatch, error(503))
+
+    if settings.api_key is not None:
+        key = settings.api_key.get_secret_value()
+
+        @app.middleware("http")
+        async def require_key(
+            request: Request, call_next: Callable[[Request], Awaitable[Response]]
+        ) -> Response:
+            """Every route but /health (and the schema and docs with them) wants the key."""
+            if request.url.path == "/health" or bearer_ok(
+                request.headers.get("authorization"), key
+            ):
+                return await call_next(request)
+            return JSONResponse(
+                status_code=401,
+                content={"detail": "missing or wrong API key: send Authorization: Bearer <key>"},
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
     @app.get("/health", tags=["operations"])
     def health() -> HealthOut:
@@ -273,6 +293,8 @@ def create_app(assistant: Assistant) -> "FastAPI":
         """Index uploaded articles; an article is known by its file name, and re-uploading
         it replaces it. Each file is reported added, updated, unchanged, duplicate or
         rejected (with the reason)."""
+        limit = settings.max_file_bytes
+        too_large: list[RejectedOut] = []
         with tempfile.TemporaryDirectory(prefix="rag-upload-") as tmp:
             paths = []
             for i, part in enumerate(files):
@@ -283,7 +305,12 @@ def create_app(assistant: Assistant) -> "FastAPI":
                 target = Path(tmp) / str(i) / name
                 target.parent.mkdir()
                 with target.open("wb") as out:
-                    shutil.copyfileobj(part.file, out)
+                    size = _copy_at_most(part.file, out, limit + 1)
+                if size > limit:  # refused before it is indexed or kept
+                    target.unlink()
+                    reason = TOO_LARGE.format(size=part.size or size, limit=limit)
+                    too_large.append(RejectedOut(file=name, reason=reason))
+                    continue
                 paths.append(target)
             with index_lock:
                 report = assistant.ingest(paths)
@@ -292,9 +319,8 @@ def create_app(assistant: Assistant) -> "FastAPI":
             updated=report.updated,
             unchanged=report.unchanged,
             duplicates=[DuplicateOut(file=f, same_as=t) for f, t in report.duplicates],
-            rejected=[
-                RejectedOut(file=Path(r.path).name, reason=r.reason) for r in report.rejected
-            ],
+            rejected=too_large
+            + [RejectedOut(file=Path(r.path).name, reason=r.reason) for r in report.rejected],
             chunks=report.chunks,
             seconds=round(report.seconds, 3),
         )
@@ -310,3 +336,12 @@ def create_app(assistant: Assistant) -> "FastAPI":
         return DeletedOut(source=source, deleted=True)
 
     return app
+
+
+def _copy_at_most(src: Any, dst: Any, limit: int, block: int = 1 << 20) -> int:
+    """Copy up to `limit` bytes from one file object to another; return how many."""
+    copied = 0
+    while copied < limit and (data := src.read(min(block, limit - copied))):
+        dst.write(data)
+        copied += len(data)
+    return copied

@@ -113,8 +113,14 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.access import CHAT_CREDENTIALS, ExposureError, check_exposure
     from rag.answer import Assistant
 
+    try:
+        check_exposure(settings.host, settings.chat_user is not None, *CHAT_CREDENTIALS)
+    except ExposureError as e:
+        _err(f"error: {e}")
+        return 2
     assistant = Assistant(settings)
     if not assistant.documents():
         _err("the index is empty: indexing the bundled corpus first")
@@ -130,13 +136,19 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
+    from rag.access import API_CREDENTIALS, ExposureError, check_exposure
     from rag.answer import Assistant
     from rag.api import create_app, warm_up
 
+    host, port = args.host or settings.host, args.port or settings.api_port
+    try:
+        check_exposure(host, settings.api_key is not None, *API_CREDENTIALS)
+    except ExposureError as e:
+        _err(f"error: {e}")
+        return 2
     assistant = Assistant(settings)
     _err("loading the models…")
     warm_up(assistant)
-    host, port = args.host or settings.host, args.port or settings.api_port
     _err(f"API on http://{host}:{port} (schema: /openapi.json, docs: /docs)")
     uvicorn.run(create_app(assistant), host=host, port=port)
     return 0

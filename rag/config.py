@@ -23,7 +23,7 @@ from pydantic_settings import (
 from rag.ingest import MAX_FILE_BYTES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SECRETS = frozenset({"llm_api_key", "chroma_headers"})
+SECRETS = frozenset({"llm_api_key", "chroma_headers", "api_key", "chat_user", "chat_password"})
 """Fields read from the environment only: a TOML file gets shared and committed."""
 
 
@@ -66,7 +66,9 @@ class Settings(BaseSettings):
         MAX_FILE_BYTES,
         description="Larger files are rejected by size before being read, so one huge file "
         "cannot exhaust memory (a long news article is under 100 kB of text; a saved page "
-        "with its markup and scripts rarely over 2 MB).",
+        "with its markup and scripts rarely over 2 MB). The one limit for every way in: "
+        "`rag ingest`, the chat's upload and the API's `POST /articles` refuse larger files "
+        "before storing them.",
     )
     models_dir: Path = Field(
         Path("models"), description="Folder where `rag setup` puts the verified model files."
@@ -260,6 +262,22 @@ class Settings(BaseSettings):
     )
     port: int = Field(7860, description="Port of the chat.")
     api_port: int = Field(8800, description="Port of the HTTP API (`rag serve`).")
+    api_key: SecretStr | None = Field(
+        None,
+        description="Bearer key `rag serve` asks for on every route but /health "
+        "(`Authorization: Bearer KEY`). Without one it binds only loopback addresses. A "
+        "secret: environment only (`RAG_API_KEY`), never read from the TOML file, never printed.",
+    )
+    chat_user: SecretStr | None = Field(
+        None,
+        description="Login name the chat asks for, with chat_password. Without a login the "
+        "chat binds only loopback addresses. Environment only (`RAG_CHAT_USER`).",
+    )
+    chat_password: SecretStr | None = Field(
+        None,
+        description="Password of the chat's login. A secret: environment only "
+        "(`RAG_CHAT_PASSWORD`), never read from the TOML file, never printed.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -297,6 +315,12 @@ class Settings(BaseSettings):
             raise ValueError("llm_parallel must be at least 1")
         if self.store_backend == "http" and not self.chroma_host:
             raise ValueError("store_backend http needs chroma_host")
+        if (self.chat_user is None) != (self.chat_password is None):
+            raise ValueError("the chat's login needs both RAG_CHAT_USER and RAG_CHAT_PASSWORD")
+        for name in ("api_key", "chat_user", "chat_password"):
+            secret = getattr(self, name)
+            if secret is not None and not secret.get_secret_value().strip():
+                raise ValueError(f"RAG_{name.upper()} is set but empty")
         return self
 
     def path(self, p: Path) -> Path:

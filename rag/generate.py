@@ -86,6 +86,10 @@ class LlamaCppGenerator:
             n_batch=512,
             seed=seed,
             draft_model=draft,
+            # llama-cpp-python 0.3.36 keeps every position's logits once it drafts, but sizes
+            # that buffer from this flag: without it, a long answer overruns it and crashes.
+            # The cost: n_ctx x vocabulary floats (2.5 GB for the default model at 4096).
+            logits_all=draft is not None,
             verbose=False,
         )
         self.model_id = path.name

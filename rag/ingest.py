@@ -305,6 +305,10 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+TOO_LARGE = "file too large ({size:,} bytes; the limit is {limit:,}, setting max_file_bytes)"
+"""Why a file over the size limit is rejected (the uploads of the chat and the API say it too)."""
+
+
 def load_article(path: Path, max_bytes: int | None = None) -> Article:
     """Read, decode, clean one file and detect its language. Raises IngestError.
 
@@ -312,7 +316,7 @@ def load_article(path: Path, max_bytes: int | None = None) -> Article:
     never more than that is read, so one huge file cannot exhaust memory.
     """
     limit = MAX_FILE_BYTES if max_bytes is None else max_bytes
-    too_large = "file too large ({size:,} bytes; the limit is {limit:,}, setting max_file_bytes)"
+    too_large = TOO_LARGE
     try:
         size = path.stat().st_size
         if size > limit:

@@ -22,7 +22,8 @@ def _pins(lock: str) -> dict[str, str]:
         if not line:
             continue
         name, sep, version = line.partition("==")
-        assert sep and version, f"{lock}: {line!r} is not pinned with =="
+        assert sep, f"{lock}: {line!r} is not pinned with =="
+        assert version, f"{lock}: {line!r} has no version"
         pins[re.sub(r"[-_.]+", "-", name).lower()] = version
     return pins
 
@@ -65,7 +66,9 @@ def test_the_readme_layout_names_every_tracked_top_level_entry_and_module() -> N
     named = set(re.findall(r"[\w.*-]+(?:/[\w.*-]+)*/?", layout))
     tops = {f.split("/")[0] + ("/" if "/" in f else "") for f in files}
     missing = [t for t in sorted(tops) if t not in named and not t.startswith(".")]
-    missing = [t for t in missing if not (t.startswith("requirements") and "requirements*.lock" in named)]
+    missing = [
+        t for t in missing if not (t.startswith("requirements") and "requirements*.lock" in named)
+    ]
     assert not missing, f"the README's layout does not name {missing}"
     for folder in ("rag", "ui", "eval/ragkit"):
         modules = {Path(f).name for f in files if f.startswith(folder + "/") and f.endswith(".py")}

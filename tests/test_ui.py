@@ -154,7 +154,8 @@ def test_the_server_is_local_bounded_and_serves_nothing_of_ours(
     s = corpus_assistant.settings
     assert options["server_name"] == "127.0.0.1"
     assert options["share"] is False
-    assert options["max_file_size"] == app.MAX_FILE_SIZE
+    assert options["max_file_size"] == s.max_file_bytes, "one limit for every way in"
+    assert options["auth"] is None, "no login set: loopback only"
     assert options["allowed_paths"] == []
     assert str(s.root) in options["blocked_paths"]
 

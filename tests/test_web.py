@@ -14,10 +14,11 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from rag.access import ExposureError
 from rag.answer import Assistant
 from rag.config import Settings
 from ragkit.servers import free_port
-from ui.app import MAX_FILE_SIZE, build_demo, launch_options
+from ui.app import build_demo, launch, launch_options
 
 from .conftest import FakeGenerator
 
@@ -117,9 +118,44 @@ def test_uploaded_files_are_served_so_the_probes_above_mean_something(
 
 
 def test_uploads_above_the_limit_are_refused(served: dict[str, Any]) -> None:
-    limit = int(MAX_FILE_SIZE.removesuffix("mb")) * 1024 * 1024
+    limit = Settings().max_file_bytes  # the ingest limit, which the page shares
     with httpx.Client(base_url=served["url"], timeout=60) as http:
         r = http.post(
             "/gradio_api/upload", files={"files": ("big.txt", b"a" * (limit + 1024 * 1024))}
         )
     assert r.status_code == 413
+
+
+@pytest.fixture(scope="module")
+def with_login(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Iterator[str]:
+    """A served page with a login set (RAG_CHAT_USER, RAG_CHAT_PASSWORD); yields its URL."""
+    base = tmp_path_factory.mktemp("login")
+    settings = Settings(index_dir=base / "index", chat_user="reader", chat_password="s3cret pw")
+    assistant = Assistant(settings, embedder=embedder, generator=FakeGenerator("x"))
+    options = {**launch_options(assistant), "server_port": free_port(), "quiet": True}
+    demo = build_demo(assistant)
+    demo.launch(prevent_thread_lock=True, **options)
+    try:
+        yield f"http://127.0.0.1:{options['server_port']}"
+    finally:
+        demo.close()
+
+
+def test_the_chat_asks_for_its_login(with_login: str) -> None:
+    with httpx.Client(base_url=with_login, timeout=60) as http:
+        assert http.get("/config").status_code == 401, "nothing before the login"
+        wrong = http.post("/login", data={"username": "reader", "password": "guess"})
+        assert wrong.status_code >= 400
+        assert http.get("/config").status_code == 401
+        right = http.post("/login", data={"username": "reader", "password": "s3cret pw"})
+        assert right.status_code == 200, right.text
+        assert http.get("/config").status_code == 200, "the login's cookie lets the page in"
+
+
+def test_the_chat_will_not_listen_beyond_this_machine_without_a_login(
+    tmp_path: Path, embedder: Any
+) -> None:
+    settings = Settings(index_dir=tmp_path / "index", host="0.0.0.0")
+    assistant = Assistant(settings, embedder=embedder, generator=FakeGenerator("x"))
+    with pytest.raises(ExposureError, match="RAG_CHAT_USER and RAG_CHAT_PASSWORD"):
+        launch(assistant)

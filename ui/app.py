@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag import lang, prompts
+from rag.access import CHAT_CREDENTIALS, check_exposure, same_secret
 from rag.answer import Assistant, Done, QuestionError, Retrying, Rewritten, Sources, Token
 from rag.build import IngestReport
 from rag.ingest import SUFFIXES, discover
@@ -41,15 +42,14 @@ from ui.render import (
 if TYPE_CHECKING:
     import gradio as gr
 
+    from rag.config import Settings
+
 EXAMPLES = [
     "Why did Meta open-source Llama?",
     "¿Por qué Meta liberó el código de Llama?",
     "Who did Mark Zuckerberg hire to co-lead Meta Superintelligence Labs?",
     "Pourquoi Meta discute-t-elle avec Google et OpenAI ?",
 ]
-
-MAX_FILE_SIZE = "20mb"
-"""Largest upload the page accepts; bigger files are refused before they are stored."""
 
 QUEUE_SIZE = 16
 """Requests that may wait for the model; beyond this Gradio answers "queue full"."""
@@ -321,14 +321,34 @@ def build_demo(assistant: Assistant) -> gr.Blocks:
     return blocks
 
 
+def login(settings: Settings) -> Callable[[str, str], bool] | None:
+    """The chat's login check (Gradio's `auth`), if a login is set: constant-time, and the
+    credentials stay in this closure, never in the page or a log."""
+    if settings.chat_user is None or settings.chat_password is None:
+        return None
+    user, password = (
+        settings.chat_user.get_secret_value(),
+        settings.chat_password.get_secret_value(),
+    )
+
+    def check(given_user: str, given_password: str) -> bool:
+        # both compared, always: the time does not tell which one was wrong
+        return same_secret(given_user, user) & same_secret(given_password, password)
+
+    return check
+
+
 def launch_options(assistant: Assistant) -> dict[str, Any]:
-    """The keyword arguments `Blocks.launch` gets: local only, bounded, nothing of ours served."""
+    """The keyword arguments `Blocks.launch` gets: local only unless a login is set, bounded,
+    nothing of ours served."""
     s = assistant.settings
     return {
+        "auth": login(s),
+        "auth_message": "Log in to ask the articles." if s.chat_user is not None else None,
         "server_name": s.host,
         "server_port": s.port,
         "share": False,
-        "max_file_size": MAX_FILE_SIZE,
+        "max_file_size": s.max_file_bytes,  # the ingest limit: refused before it is stored
         "allowed_paths": [],
         "blocked_paths": [str(s.path(s.index_dir)), str(s.path(s.models_dir)), str(s.root)],
         "ssr_mode": False,
@@ -341,14 +361,17 @@ def launch_options(assistant: Assistant) -> dict[str, Any]:
 
 
 def launch(assistant: Assistant, host: str | None = None, port: int | None = None) -> None:
-    """Load the models, then serve the chat (blocking)."""
-    # Load the models, the language detector and the index before the first visitor waits.
-    lang.detect(EXAMPLES[0])
-    assistant.retriever.retrieve(EXAMPLES[0])
-    assert assistant.generator is not None
+    """Load the models, then serve the chat (blocking). Raises ExposureError, before loading
+    anything, for an address beyond this machine without a login."""
     options = launch_options(assistant)
     if host:
         options["server_name"] = host
     if port:
         options["server_port"] = port
+    s = assistant.settings
+    check_exposure(options["server_name"], s.chat_user is not None, *CHAT_CREDENTIALS)
+    # Load the models, the language detector and the index before the first visitor waits.
+    lang.detect(EXAMPLES[0])
+    assistant.retriever.retrieve(EXAMPLES[0])
+    assert assistant.generator is not None
     build_demo(assistant).launch(**options)

@@ -188,6 +188,17 @@ def facts_of(sentence: str, question: str, language: str = "") -> Facts:
 NO_FACTS = Facts((), frozenset(), frozenset())
 
 
+def adds_to(facts: Facts, question: str) -> bool:
+    """True when a sentence's facts go beyond what the question states: a name it does not
+    hold, or a number or month it does not give. A passage that holds only the question's
+    own facts ("Llama 5", asked when Llama 5 comes) is no evidence that it answers it."""
+    return bool(
+        facts.names
+        or facts.numbers - terms.numbers_in(question)
+        or facts.months - terms.dates_in(question)
+    )
+
+
 class CitationChecker:
     """Verifies and repairs the citations of an answer against the evidence it was given."""
 
@@ -209,8 +220,9 @@ class CitationChecker:
         """A cited passage this much weaker than the best one loses the citation to it."""
         self.check_names = check_names
         self.fact_bonus = fact_bonus
-        """Added to the support of a passage that holds every name and number of a sentence
-        ("Eero Saarinen ... 1955" against the Spanish sentence that names him and the year)."""
+        """Added to the support of a passage that holds every name and number of a sentence,
+        when they go beyond the question's ("Eero Saarinen ... 1955" against the Spanish
+        sentence that names him and the year)."""
         self.name_similarity = name_similarity
         """A name not found letter for letter still counts if it is this close in meaning
         to a name of the evidence ("Warsaw" and "Varsovia": 0.94; other names stay < 0.75)."""
@@ -351,13 +363,14 @@ class CitationChecker:
             facts_of(text, question, language) if self.check_names else NO_FACTS
             for text, _ in parsed
         ]
+        bonus = [bool(f) and adds_to(f, question) for f in facts]
         for j, p in enumerate(passages):
             known = terms.numbers_in(p.text)
             for i, (text, _) in enumerate(parsed):
                 if not self.check_names:  # the coarse rule: numbers only, no magnitude
                     if terms.numbers_in(text) - known:
                         scores[i, j] = 0.0
-                elif facts[i] and not self.missing(facts[i], [p.text]):
+                elif bonus[i] and not self.missing(facts[i], [p.text]):
                     # The passage holds every name and number of the sentence: that is
                     # evidence of its own, beside closeness in meaning.
                     scores[i, j] += self.fact_bonus

@@ -313,3 +313,19 @@ def test_the_models_own_refusal_is_never_a_cited_answer(
     v = checker.check(sentence, PASSAGES, REFUSAL, "What did Llama cost?")
     assert v.refused
     assert v.citations == ()
+
+
+def test_the_questions_own_facts_in_a_passage_are_no_evidence_of_an_answer(
+    checker: CitationChecker,
+) -> None:
+    # The passage names the model and holds the number, but says nothing of a release date.
+    roadmap = passage(
+        "El equipo de Orion 5 trabaja desde 2021 en el proyecto, según la empresa, "
+        "que no ha dado más detalles sobre su calendario.",
+        "009.txt",
+    )
+    question = "When will Orion 5 be released?"
+    v = checker.check("Orion 5 will be released soon [1].", [roadmap], REFUSAL, question)
+    assert v.refused, v.changes
+    facts = "The Orion 5 team has been working on the project since 2021 [1]."
+    assert not checker.check(facts, [roadmap], REFUSAL, question).refused, "it adds a fact"

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.cite import CitationChecker, numbers_in, parse_answer, render, split_sentences
+from rag.cite import (
+    CitationChecker,
+    adds_to,
+    facts_of,
+    numbers_in,
+    parse_answer,
+    render,
+    split_sentences,
+)
 from rag.config import Settings
 from rag.prompts import NOT_FOUND
 from rag.schema import Passage, Sentence
@@ -315,17 +323,9 @@ def test_the_models_own_refusal_is_never_a_cited_answer(
     assert v.citations == ()
 
 
-def test_the_questions_own_facts_in_a_passage_are_no_evidence_of_an_answer(
-    checker: CitationChecker,
-) -> None:
-    # The passage names the model and holds the number, but says nothing of a release date.
-    roadmap = passage(
-        "El equipo de Orion 5 trabaja desde 2021 en el proyecto, según la empresa, "
-        "que no ha dado más detalles sobre su calendario.",
-        "009.txt",
-    )
+def test_only_facts_beyond_the_question_count_as_evidence_of_an_answer() -> None:
     question = "When will Orion 5 be released?"
-    v = checker.check("Orion 5 will be released soon [1].", [roadmap], REFUSAL, question)
-    assert v.refused, v.changes
-    facts = "The Orion 5 team has been working on the project since 2021 [1]."
-    assert not checker.check(facts, [roadmap], REFUSAL, question).refused, "it adds a fact"
+    assert not adds_to(facts_of("Orion 5 will be released soon.", question, "en"), question)
+    assert adds_to(facts_of("Orion 5 comes out in March.", question, "en"), question)
+    assert adds_to(facts_of("Orion 5 will be released in 2027.", question, "en"), question)
+    assert adds_to(facts_of("Nadia Costa said Orion 5 is late.", question, "en"), question)

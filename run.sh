@@ -43,9 +43,11 @@ if [ -z "$python" ] || ! "$python" -c 'import sys; sys.exit(sys.version_info[:2]
     exit 1
 fi
 
-# chat and setup install the runtime; test adds the development tools on top of it
+# chat and setup install the runtime; test adds the development tools (and the tiny model
+# the tests run) on top of it
 locks=(requirements.lock)
-[ "$mode" = test ] && locks+=(requirements-dev.lock)
+roles=()
+if [ "$mode" = test ]; then locks+=(requirements-dev.lock); roles=(--with llm-tiny); fi
 stamp_of() {
     printf '.venv/.installed-%s-%s' "$1" \
         "$(cat "${@:2}" pyproject.toml eval/pyproject.toml run.sh | sha256sum | cut -c1-16)"
@@ -58,8 +60,9 @@ wheels=${XDG_CACHE_HOME:-$HOME/.cache}/rag-news/wheels/$(printf '%s\n' "$llama_r
     "$LLAMA_CMAKE_ARGS" "$(cat llama-cpp.cmake)" "$(uname -m)" | sha256sum | cut -c1-16)
 
 if [ ! -f "$stamp" ]; then
+    have_wheel=$(ls "$wheels"/*.whl 2>/dev/null || true)
     compile="2 .. 7 min"
-    [ -n "$(ls "$wheels"/*.whl 2>/dev/null)" ] && compile="none: the wheel is in $wheels"
+    [ -n "$have_wheel" ] && compile="none: the wheel is in $wheels"
     cat >&2 <<EOF
 Set-up, first run. Rough durations on 2 cores, from a fast CPU to a slow laptop:
   1. .venv and torch 2.13.0 (CPU wheel)       0.5 .. 1.5 min
@@ -86,7 +89,7 @@ EOF
     # into .venv from two processes at once.
     build_log=.venv/llama-cpp-build.log
     build_pid=
-    if [ -z "$(ls "$wheels"/*.whl 2>/dev/null)" ]; then
+    if [ -z "$have_wheel" ]; then
         build_llama() {
             local t=$SECONDS tmp
             tmp=$(mktemp -d)
@@ -139,7 +142,6 @@ EOF
     # the models need only the packages, not llama.cpp: they download while it compiles
     t=$SECONDS
     say models "fetching and verifying the models"
-    if [ "$mode" = test ]; then roles=(--with llm-tiny); else roles=(); fi
     .venv/bin/rag setup "${roles[@]}" 2>&1 | sed -u 's/^ */[models] /' >&2
     say models "done in $(took $t)"
 
@@ -160,7 +162,6 @@ EOF
     say setup "installed in $(took $t_start)"
 else
     say setup "packages already installed"
-    if [ "$mode" = test ]; then roles=(--with llm-tiny); else roles=(); fi
     .venv/bin/rag setup "${roles[@]}" 2>&1 | sed -u 's/^ */[models] /' >&2
 fi
 [ "$mode" = setup ] && exit 0

@@ -363,7 +363,7 @@ class CitationChecker:
             facts_of(text, question, language) if self.check_names else NO_FACTS
             for text, _ in parsed
         ]
-        bonus = [bool(f) and adds_to(f, question) for f in facts]
+        bonus = [adds_to(f, question) for f in facts]
         for j, p in enumerate(passages):
             known = terms.numbers_in(p.text)
             for i, (text, _) in enumerate(parsed):

@@ -113,14 +113,11 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.access import CHAT_CREDENTIALS, ExposureError, check_exposure
+    from rag.access import CHAT_CREDENTIALS, check_exposure
     from rag.answer import Assistant
 
-    try:
-        check_exposure(settings.host, settings.chat_user is not None, *CHAT_CREDENTIALS)
-    except ExposureError as e:
-        _err(f"error: {e}")
-        return 2
+    # before the index is opened; ui.launch checks again where it binds
+    check_exposure(settings.host, settings.chat_user is not None, *CHAT_CREDENTIALS)
     assistant = Assistant(settings)
     if not assistant.documents():
         _err("the index is empty: indexing the bundled corpus first")
@@ -136,16 +133,12 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from rag.access import API_CREDENTIALS, ExposureError, check_exposure
+    from rag.access import API_CREDENTIALS, check_exposure
     from rag.answer import Assistant
     from rag.api import create_app, warm_up
 
     host, port = args.host or settings.host, args.port or settings.api_port
-    try:
-        check_exposure(host, settings.api_key is not None, *API_CREDENTIALS)
-    except ExposureError as e:
-        _err(f"error: {e}")
-        return 2
+    check_exposure(host, settings.api_key is not None, *API_CREDENTIALS)
     assistant = Assistant(settings)
     _err("loading the models…")
     warm_up(assistant)
@@ -220,6 +213,8 @@ def build_parser(commands: Iterable[EntryPoint] | None = None) -> argparse.Argum
 def main(argv: Sequence[str] | None = None) -> int:
     from httpx import TransportError  # a Chroma server that went away (store_backend http)
 
+    from rag.access import ExposureError
+
     # File names that are not valid UTF-8 (and stray surrogates) print escaped, not as a crash.
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
@@ -234,6 +229,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         result: int = args.func(args, settings)
     except KeyboardInterrupt:
         return 130
+    except ExposureError as e:  # a usage error, like bad settings: nothing was started
+        _err(f"error: {e}")
+        return 2
     except (ValueError, RuntimeError, OSError) as e:
         # Bad input, a missing model, a refused index (StoreMismatch), a failed download:
         # a message, no trace.

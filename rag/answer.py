@@ -14,6 +14,7 @@ quoted instead of a refusal.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -33,8 +34,11 @@ from rag.schema import Answer, Passage
 if TYPE_CHECKING:
     from rag.embed import Embedder
     from rag.generate import Generator
+    from rag.lock import Lease
     from rag.retrieve import Retriever
     from rag.store import DocumentInfo, Store
+
+log = logging.getLogger(__name__)
 
 
 class QuestionError(ValueError):
@@ -171,7 +175,7 @@ class Assistant:
         from rag.store import StoreMismatch
 
         s = self.settings
-        with index_lock(s):
+        with index_lock(s) as lease:
             if rebuild:
                 try:
                     _ = self.store  # opening it checks the embedding model
@@ -190,6 +194,7 @@ class Assistant:
                 progress,
                 max_file_bytes=s.max_file_bytes,
                 rebuild=rebuild,
+                check_vectors=self._after_crash(lease),
             )
 
     def documents(self) -> dict[str, DocumentInfo]:
@@ -205,10 +210,22 @@ class Assistant:
 
         Raises IndexBusy at once if another process is writing to the index.
         """
+        from rag.check import check
         from rag.lock import index_lock
 
-        with index_lock(self.settings):
+        with index_lock(self.settings) as lease:
+            if self._after_crash(lease):
+                health = check(self.store, repair=True)
+                log.warning("the last writer died mid-write; index check: %s", health.summary())
             return self.store.remove(source) > 0
+
+    @staticmethod
+    def _after_crash(lease: Lease) -> bool:
+        """True once per lease whose previous holder died holding the write lock: the
+        writer then checks the vector index too before it writes."""
+        due = lease.after_crash and not lease.checked
+        lease.checked = True
+        return due
 
     # ------------------------------------------------------------ the query path
 

@@ -11,7 +11,9 @@ Bad files are reported with the reason and skipped; they never stop the others.
 
 A rebuild re-embeds every article in place (each one replaced whole, as in an update) and
 then removes the articles it did not find, so a rebuild cut short leaves a usable index
-and the next one finishes the job. Leftovers of a run cut short are discarded first.
+and the next one finishes the job. Every run first checks the index and repairs it
+(rag/check.py): leftovers of a run cut short are discarded, and damage Chroma itself took in
+a crash is set right.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from rag.check import Health, check
 from rag.chunk import article_sentences, chunk_article, make_splitter
 from rag.embed import Embedder
 from rag.ingest import Rejected, load_articles
@@ -57,6 +60,8 @@ class IngestReport:
     """Indexed articles a rebuild did not find again, now removed."""
     files: list[FileOutcome] = field(default_factory=list)
     """Every file in the order it was met, with its outcome (for a UI table)."""
+    health: Health | None = None
+    """What the check before the run found and repaired."""
     discarded: int = 0
     """Chunks of an earlier run cut short (never visible), deleted before this one."""
     chunks: int = 0
@@ -84,18 +89,22 @@ def ingest(
     progress: Progress | None = None,
     max_file_bytes: int | None = None,
     rebuild: bool = False,
+    check_vectors: bool = False,
 ) -> IngestReport:
     """Index every article under `paths` into `store`.
 
     The caller holds the index's write lock (`rag.lock.index_lock`). With `rebuild`,
     unchanged articles are embedded again and indexed articles not found are removed.
+    First the index is checked and repaired (rag/check.py), the vector index too if
+    `check_vectors` (after a writer died holding the lock).
     """
     say = progress or (lambda _msg: None)
     started = time.perf_counter()
     report = IngestReport()
-    report.discarded = store.discard_incomplete()
-    if report.discarded:
-        say(f"discarded {report.discarded} chunks left by an ingestion cut short")
+    report.health = check(store, repair=True, vectors=check_vectors)
+    report.discarded = report.health.discarded
+    for finding in report.health.findings:
+        say(f"index check: {finding.what}")
     splitter = make_splitter(chunk_size, chunk_overlap, embedder.tokenize)
     indexed = store.documents()
     by_hash = {d.content_hash: d.source for d in indexed.values()}

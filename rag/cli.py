@@ -2,6 +2,7 @@
 
 rag setup [--with ROLE ...]      fetch and verify the model files
 rag ingest [PATH ...] [--rebuild]
+rag check [--repair]             check the index (and set it right)
 rag ask "QUESTION" [--json]
 rag chat
 rag serve [--host HOST] [--port PORT]
@@ -69,6 +70,17 @@ def cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  removed {source}: not found again by the rebuild")
     nothing_usable = not (report.added or report.updated or report.unchanged or report.duplicates)
     return 1 if report.rejected and nothing_usable else 0
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.check import check_index
+
+    health = check_index(settings, repair=args.repair)
+    print(health.summary())
+    if not health.ok:
+        _err("the index has problems" + ("" if args.repair else ": run `rag check --repair`"))
+        return 1
+    return 0
 
 
 def format_answer(answer: object) -> str:
@@ -191,6 +203,12 @@ def build_parser(commands: Iterable[EntryPoint] | None = None) -> argparse.Argum
         help="embed every article again and drop indexed articles not found (crash safe)",
     )
     p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser(
+        "check", help="check the index (every passage findable, nothing half-written or back)"
+    )
+    p.add_argument("--repair", action="store_true", help="set right what is wrong")
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question")

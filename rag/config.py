@@ -53,6 +53,16 @@ class Settings(BaseSettings):
         "Chroma server (`chroma run`, or Chroma's Docker image) at `chroma_host`:`chroma_port`, "
         "which several chat/API processes on several machines can share.",
     )
+    exact_search_limit: int = Field(
+        20_000,
+        ge=0,
+        description="Up to this many stored chunks, dense search compares the question with "
+        "every stored vector (exact, a few milliseconds; about 3 KB of memory per chunk). Above "
+        "it, Chroma's HNSW index answers: approximate, and after a crash it can miss a passage "
+        "until `rag check --repair` writes it again. Chroma's HNSW, rebuilt from its log when "
+        "a process opens it, left 0 to 3 of 140 near-identical passages unreachable from one "
+        "opening to the next (measured on the crash drill's corpus).",
+    )
     chroma_host: str = Field("localhost", description="Chroma server host (store_backend http).")
     chroma_port: int = Field(8000, description="Chroma server port (store_backend http).")
     chroma_ssl: bool = Field(False, description="Talk to the Chroma server over HTTPS.")
@@ -78,10 +88,14 @@ class Settings(BaseSettings):
         Path("models/embeddinggemma-300m"),
         description="Sentence-transformers folder of the multilingual embedding model.",
     )
-    embed_dtype: Literal["bfloat16", "float32", "float16"] = Field(
-        "bfloat16",
-        description="Torch dtype for the embedder: bfloat16 is twice as fast as float32 on "
-        "CPU with a cosine of 0.9997 to it; int8 is not offered (quality drops).",
+    embed_dtype: Literal["auto", "bfloat16", "float32", "float16"] = Field(
+        "auto",
+        description="Torch dtype for the embedder. `auto`: the first load on a machine times "
+        "float32 and bfloat16 on a few passages and keeps bfloat16 only if it is faster and "
+        "its vectors stay within cosine 0.999 of float32's (recorded per model and CPU in "
+        "`embed-precision.json` in models_dir). bfloat16 is fast only on CPUs with native "
+        "bf16 instructions (AVX-512 BF16, AMX): on an AVX2-only CPU it measured 5.5 times "
+        "slower than float32. int8 is not offered (quality drops).",
     )
     embed_batch_size: int = Field(16, description="Passages embedded per forward pass.")
 

@@ -43,10 +43,58 @@ class Embedder(Protocol):
     def tokenize(self, text: str) -> list[int]: ...
 
 
+PRECISION_RECORD = "embed-precision.json"
+"""Beside the model folders: the precision chosen per model and CPU, with its timings."""
+
+PRECISION_SAMPLES = [
+    "Meta publicó los pesos de su modelo de lenguaje para que investigadores y empresas "
+    "pudieran estudiarlo, adaptarlo y construir productos sobre él sin pagar licencias.",
+    "La société a annoncé un investissement de 10 milliards de dollars dans des centres de "
+    "données, une somme que les analystes jugent considérable pour un logiciel gratuit.",
+    "O diretor de inteligência artificial defendeu que os modelos abertos são auditados "
+    "mais depressa e melhoram mais cedo do que os modelos fechados da concorrência.",
+    "Critics said the release could help competitors, while supporters answered that the "
+    "company earns its money from advertising, not from selling software licences.",
+    "El Gobierno pidió a las empresas tecnológicas que explicaran cómo se entrenan sus "
+    "sistemas y qué datos personales utilizan, antes de la entrada en vigor de la ley.",
+    "Les chercheurs ont comparé plusieurs modèles ouverts sur des tâches de traduction et "
+    "de résumé, et les écarts avec les modèles fermés se sont nettement réduits.",
+]
+"""Passages the precision choice is timed and compared on (news-like, four languages)."""
+
+MIN_PRECISION_COSINE = 0.999
+"""A lower precision is kept only if every sample's vector stays this close to float32's."""
+
+
+def native_bf16() -> bool:
+    """True if the CPU has bfloat16 instructions (AVX-512 BF16 or AMX), where bfloat16 is
+    fast; elsewhere torch emulates it, several times slower than float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
+
+
+def _cpu_key() -> str:
+    """Names this CPU (model name and flags) in the precision record."""
+    import platform
+
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+        lines = [ln for ln in info.splitlines() if ln.startswith(("model name", "flags"))]
+        cpu = "\n".join(dict.fromkeys(lines))
+    except OSError:
+        cpu = platform.processor()
+    return f"{platform.machine()}-{zlib.crc32(cpu.encode()):08x}"
+
+
 class SentenceTransformerEmbedder:
     """EmbeddingGemma (or any sentence-transformers model) loaded from a local folder."""
 
-    def __init__(self, path: Path, dtype: str = "bfloat16", batch_size: int = 16) -> None:
+    def __init__(self, path: Path, dtype: str = "auto", batch_size: int = 16) -> None:
+        """`dtype` "auto" picks bfloat16 or float32 by measuring both on this machine the
+        first time (see `_choose_precision`), then reads the choice from the record."""
         if not (path / "modules.json").exists():
             raise FileNotFoundError(
                 f"embedding model not found at {path}; run `rag setup` to fetch it"
@@ -57,15 +105,63 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
 
         torch.set_num_threads(os.cpu_count() or 1)
+        self.model_id = path.name
+        self.batch_size = batch_size
+        self.precision: dict[str, object] = {"dtype": dtype, "chosen_by": "settings"}
+        """The dtype in use and, when "auto" measured it, the figures of that choice."""
+        record = path.parent / PRECISION_RECORD
+        key = f"{path.name}@{_cpu_key()}"
+        if dtype == "auto":
+            known = _read_record(record).get(key)
+            if known:
+                dtype, self.precision = str(known["dtype"]), {**known, "chosen_by": "record"}
         self._model: SentenceTransformer = SentenceTransformer(
             str(path),
             device="cpu",
             local_files_only=True,
-            model_kwargs={"torch_dtype": getattr(torch, dtype)},
+            model_kwargs={
+                "torch_dtype": torch.float32 if dtype == "auto" else getattr(torch, dtype)
+            },
         )
-        self.model_id = path.name
+        if dtype == "auto":
+            self.precision = self._choose_precision()
+            _write_record(record, key, self.precision)
+            self.precision["chosen_by"] = "measured now"
         self.dimension = int(self._model.get_embedding_dimension() or 0)
-        self.batch_size = batch_size
+
+    def _choose_precision(self) -> dict[str, object]:
+        """Time float32 and bfloat16 on `PRECISION_SAMPLES`; keep bfloat16 only if it is
+        faster and every vector stays within `MIN_PRECISION_COSINE` of float32's."""
+        import copy
+        import time
+
+        import torch
+
+        def timed(model: SentenceTransformer) -> tuple[float, Vectors]:
+            self._model = model
+            self._encode(PRECISION_SAMPLES[:2], DOCUMENT_PROMPT.format(title="none"))  # warm
+            runs = []
+            for _ in range(2):
+                started = time.perf_counter()
+                vectors = self._encode(PRECISION_SAMPLES, DOCUMENT_PROMPT.format(title="none"))
+                runs.append(time.perf_counter() - started)
+            return min(runs), vectors
+
+        full = self._model
+        f32_s, f32 = timed(full)
+        bf16_s, bf16 = timed(copy.deepcopy(full).to(torch.bfloat16))
+        cosine = float(np.min(np.sum(f32 * bf16, axis=1)))
+        keep_bf16 = bf16_s < f32_s and cosine >= MIN_PRECISION_COSINE
+        if not keep_bf16:
+            self._model = full
+        n = len(PRECISION_SAMPLES)
+        return {
+            "dtype": "bfloat16" if keep_bf16 else "float32",
+            "float32_passages_s": round(n / f32_s, 2),
+            "bfloat16_passages_s": round(n / bf16_s, 2),
+            "bfloat16_min_cosine": round(cosine, 5),
+            "native_bf16": native_bf16(),
+        }
 
     def _encode(self, texts: Sequence[str], prompt: str) -> Vectors:
         vectors = self._model.encode(
@@ -96,6 +192,29 @@ class SentenceTransformerEmbedder:
         """Token ids of the model's tokenizer (chunk lengths are measured with it)."""
         ids: list[int] = self._model.tokenizer(text, add_special_tokens=False)["input_ids"]
         return ids
+
+
+def _read_record(path: Path) -> dict[str, dict[str, object]]:
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_record(path: Path, key: str, choice: dict[str, object]) -> None:
+    """Add one choice to the record (written whole, then renamed into place)."""
+    import json
+
+    data = {**_read_record(path), key: choice}
+    tmp = path.with_suffix(".tmp")
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError:  # a read-only models folder: measured again at the next load
+        pass
 
 
 class HashEmbedder:

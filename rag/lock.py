@@ -7,6 +7,10 @@ keep working while a writer runs. The kernel drops the lock when its holder dies
 SIGKILL, so a crashed ingest never leaves the index locked. Within one thread the lock is
 reentrant (the CLI takes it before loading anything, so a second writer fails fast, and the
 library takes it again inside).
+
+The holder writes its pid into the file and empties it when it lets go, so a writer that
+finds a pid there when it takes the lock knows the previous one died holding it: its
+`Lease.after_crash` is set, and the writer checks the index before it writes (rag/check.py).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,8 +30,19 @@ if TYPE_CHECKING:
 
 LOCK_NAME = "writer.lock"
 
-_held: dict[tuple[Path, int], int] = {}
-"""(lock file, thread) -> how many times this thread holds it."""
+
+@dataclass
+class Lease:
+    """The write lock, held."""
+
+    after_crash: bool = False
+    """The previous holder died holding it (a write may have been cut short)."""
+    checked: bool = False
+    """Set by the writer once it has checked the index after that crash."""
+
+
+_held: dict[tuple[Path, int], tuple[int, Lease]] = {}
+"""(lock file, thread) -> how many times this thread holds it, and its lease."""
 
 
 class IndexBusy(RuntimeError):
@@ -34,17 +50,18 @@ class IndexBusy(RuntimeError):
 
 
 @contextmanager
-def writer_lock(index_dir: Path, wait: float = 0.25) -> Iterator[None]:
+def writer_lock(index_dir: Path, wait: float = 0.25) -> Iterator[Lease]:
     """Hold the index's write lock for the `with` block; IndexBusy after `wait` seconds."""
     index_dir.mkdir(parents=True, exist_ok=True)
     path = index_dir / LOCK_NAME
     key = (path.resolve(), threading.get_ident())
     if key in _held:
-        _held[key] += 1
+        depth, lease = _held[key]
+        _held[key] = (depth + 1, lease)
         try:
-            yield
+            yield lease
         finally:
-            _held[key] -= 1
+            _held[key] = (depth, lease)
         return
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -60,18 +77,20 @@ def writer_lock(index_dir: Path, wait: float = 0.25) -> Iterator[None]:
                         "try again when it finishes"
                     ) from None
                 time.sleep(0.05)
+        lease = Lease(after_crash=os.fstat(fd).st_size > 0)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
-        _held[key] = 1
+        _held[key] = (1, lease)
         try:
-            yield
+            yield lease
         finally:
             del _held[key]
+            os.ftruncate(fd, 0)  # let go cleanly: the next holder sees no crash
     finally:
         os.close(fd)  # releases the lock
 
 
-def index_lock(settings: Settings) -> AbstractContextManager[None]:
+def index_lock(settings: Settings) -> AbstractContextManager[Lease]:
     """The write lock of the configured index.
 
     The on-disk store takes the folder's lock: embedded Chroma is not safe with two writing
@@ -79,7 +98,7 @@ def index_lock(settings: Settings) -> AbstractContextManager[None]:
     several machines, which a local file could not coordinate anyway, so it takes none.
     """
     if settings.store_backend == "http":
-        return nullcontext()
+        return nullcontext(Lease())
     return writer_lock(settings.path(settings.index_dir))
 
 

@@ -80,4 +80,5 @@ def open_store(settings: Settings, embedder: Embedder, reset: bool = False) -> S
         embedder.model_id,
         embedder.dimension,
         reset=reset,
+        exact_limit=settings.exact_search_limit,
     )

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from rag.chunk import Span, chunk_id
+from rag.ledger import Entry, Ledger
 from rag.schema import Article, Chunk
 
 if TYPE_CHECKING:
@@ -144,18 +145,28 @@ class Store:
         model_id: str,
         dimension: int,
         reset: bool = False,
+        exact_limit: int = 20_000,
     ) -> None:
         """Open (or create) the collection; `reset` first deletes it and its commit records
-        (a rebuild for another embedding model: the old vectors are of no use to it)."""
+        (a rebuild for another embedding model: the old vectors are of no use to it).
+
+        Up to `exact_limit` stored chunks, `query` compares with every stored vector instead
+        of asking Chroma's HNSW index (see Settings.exact_search_limit)."""
         from llama_index.vector_stores.chroma import ChromaVectorStore
 
         self.path = location if isinstance(location, Path) else None
+        self.collection = collection
+        self.exact_limit = exact_limit
+        self._matrix: tuple[object, list[str], np.ndarray] | None = None
         self._client = connect(location)
+        self._ledger: Ledger | None = None
         if reset:
             existing = {c.name for c in self._client.list_collections()}
             for name in (commits_name(collection), sentences_name(collection), collection):
                 if name in existing:
                     self._client.delete_collection(name)
+            if self.path is not None:
+                Ledger(self.path.parent, collection).forget()
         wanted = {"embed_model": model_id, "embed_dim": dimension, "hnsw:space": "cosine"}
         self._collection: Collection = self._client.get_or_create_collection(
             collection, metadata=wanted
@@ -177,6 +188,17 @@ class Store:
             sentences_name(collection), metadata=wanted
         )
         self._docs = self._open_commits(collection)
+
+    @classmethod
+    def built(cls, location: Path | ChromaServer, collection: str, exact_limit: int) -> Store:
+        """Open an existing collection with the embedding model it records (to check it:
+        nothing is embedded, so no model is loaded). FileNotFoundError if there is none."""
+        client = connect(location)
+        if collection not in {c.name for c in client.list_collections()}:
+            raise FileNotFoundError(f"no index at {location} (collection {collection!r})")
+        meta = client.get_collection(collection).metadata or {}
+        model, dimension = str(meta.get("embed_model")), int(meta["embed_dim"])
+        return cls(location, collection, model, dimension, exact_limit=exact_limit)
 
     def _open_commits(self, collection: str) -> Collection:
         """The commit records; an index written before they existed gets them now."""
@@ -200,6 +222,22 @@ class Store:
                     count = stored.get((src, next(iter(found))), -1)
                     self._commit(docs, metas[src][0], len(metas[src]), count)
         return docs
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The on-disk store's ledger (rag/ledger.py), opened by the first writer or check;
+        an index written before the ledger existed starts it with what it holds."""
+        if self._ledger is None and self.path is not None:
+            ledger = Ledger(self.path.parent, self.collection)
+            if not ledger.started():
+                ledger.start(
+                    [
+                        Entry(d.source, d.content_hash, d.chunks, d.sentences, removed=False)
+                        for d in self._committed().values()
+                    ]
+                )
+            self._ledger = ledger
+        return self._ledger
 
     # ------------------------------------------------------------ writing
 
@@ -277,6 +315,8 @@ class Store:
                 ],
                 documents=[s.text for s in rows],
             )
+        if self.ledger:
+            self.ledger.pending(article.source, article.content_hash)
         record = {
             "source": article.source,
             "title": article.title,
@@ -284,6 +324,8 @@ class Store:
             "content_hash": article.content_hash,
         }
         self._commit(self._docs, record, len(nodes), len(sentences))
+        if self.ledger:
+            self.ledger.committed(article.source, article.content_hash, len(nodes), len(sentences))
         self._delete(sorted(old_ids - {c.id for c in chunks}))
         self._delete_sentences(sorted(old_sentences - set(new_sentences)))
 
@@ -303,8 +345,12 @@ class Store:
         )
 
     def remove(self, source: str) -> int:
-        """Delete one article (its commit record first); returns how many chunks it had."""
+        """Delete one article (its ledger entry and commit record first); returns how many
+        chunks it had."""
         ids = self._ids_of(source)
+        doc = self._committed().get(source)
+        if self.ledger and doc:
+            self.ledger.removed(source, doc.content_hash)
         self._docs.delete(ids=[source])
         self._delete(ids)
         self._delete_sentences(self._sentence_ids_of(source))
@@ -333,6 +379,81 @@ class Store:
         ]
         self._delete_sentences(stale_sentences)
         return len(stale)
+
+    # ------------------------------------------------------------ checking (rag/check.py)
+
+    def row_counts(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """(source, content hash) -> how many chunks and sentences of that version are
+        stored, committed or not."""
+        counts: dict[tuple[str, str], list[int]] = {}
+        for k, collection in enumerate((self._collection, self._sentences)):
+            for meta in collection.get(include=["metadatas"])["metadatas"] or []:
+                key = (str(meta.get("source", "")), str(meta.get("content_hash", "")))
+                counts.setdefault(key, [0, 0])[k] += 1
+        return {key: (c, n) for key, (c, n) in counts.items()}
+
+    def unfindable(self, batch: int = 256) -> list[str]:
+        """Visible chunks that dense search (`query`) for their own vector does not return.
+
+        Through Chroma's HNSW index (above `exact_limit`), a chunk can be lost to it after a
+        crash, or left unreachable from the graph (chroma-core/chroma#7758). Exact search
+        finds every chunk whose vector is stored.
+        """
+        ids, _ = self.all_texts()
+        total = self._collection.count()
+        if total <= self.exact_limit:
+            have = set(self._vectors(self._committed(), total)[0])
+            return [cid for cid in ids if cid not in have]
+        lost: list[str] = []
+        for i in range(0, len(ids), batch):
+            part = ids[i : i + batch]
+            vectors: Any = self._collection.get(ids=part, include=["embeddings"])
+            by_id = dict(zip(vectors["ids"], vectors["embeddings"], strict=True))
+            part = [cid for cid in part if cid in by_id]
+            # A few neighbours first; identical chunks of other articles tie with a chunk, so
+            # the ones not among them are asked again with every row as a candidate.
+            for k in (min(total, 16), total):
+                if not part:
+                    break
+                found = self._collection.query(
+                    query_embeddings=np.asarray([by_id[c] for c in part], np.float32),
+                    n_results=k,
+                    include=[],
+                )["ids"]
+                part = [cid for cid, hits in zip(part, found, strict=True) if cid not in hits]
+            lost += part
+        return lost
+
+    def reindex(self, ids: Sequence[str]) -> None:
+        """Write chunks again with their own stored vector, text and metadata, which puts
+        them back into the vector index."""
+        for i in range(0, len(ids), self.max_batch):
+            got: Any = self._collection.get(
+                ids=list(ids[i : i + self.max_batch]),
+                include=["embeddings", "metadatas", "documents"],
+            )
+            if got["ids"]:
+                self._collection.upsert(
+                    ids=got["ids"],
+                    embeddings=np.asarray(got["embeddings"], np.float32),
+                    metadatas=got["metadatas"],
+                    documents=got["documents"],
+                )
+        self._writes += 1
+
+    def recommit(self, entry: Entry) -> None:
+        """Make `entry`'s version of its article the visible one again (its rows are whole
+        in the store: see `row_counts`)."""
+        got = self._collection.get(
+            where={"$and": [{"source": entry.source}, {"content_hash": entry.content_hash}]},
+            include=["metadatas"],
+            limit=1,
+        )
+        meta = (got["metadatas"] or [{}])[0]
+        self._commit(self._docs, meta, entry.chunks, entry.sentences)
+        if self.ledger:
+            self.ledger.committed(entry.source, entry.content_hash, entry.chunks, entry.sentences)
+        self._writes += 1
 
     def _delete(self, ids: list[str]) -> None:
         """Delete chunks by id, in batches Chroma accepts."""
@@ -395,12 +516,39 @@ class Store:
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The `k` nearest visible chunks to a unit vector: (id, similarity), best first."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
-
         total = self._collection.count()
         if total == 0:
             return []
         committed = self._committed()
+        if total <= self.exact_limit:
+            ids, matrix = self._vectors(committed, total)
+            sims = matrix @ np.asarray(vector, np.float32)
+            order = np.argsort(-sims, kind="stable")
+            return [(ids[i], float(sims[i])) for i in order[:k]]
+        return self._hnsw_query(vector, k, total, committed)
+
+    def _vectors(
+        self, committed: Mapping[str, DocumentInfo], total: int
+    ) -> tuple[list[str], np.ndarray]:
+        """Ids and unit vectors of every visible chunk, read again after any write (here,
+        or by another process: the committed versions or the row count change)."""
+        version = (total, sorted((d.source, d.content_hash) for d in committed.values()))
+        if self._matrix is None or self._matrix[0] != version:
+            got: Any = self._collection.get(include=["metadatas", "embeddings"])
+            keep = [i for i, m in enumerate(got["metadatas"] or []) if _visible(m, committed)]
+            ids = [got["ids"][i] for i in keep]
+            matrix = np.asarray([got["embeddings"][i] for i in keep], np.float32)
+            matrix = matrix.reshape(len(keep), -1)
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            self._matrix = (version, ids, matrix / np.maximum(norms, 1e-12))
+        return self._matrix[1], self._matrix[2]
+
+    def _hnsw_query(
+        self, vector: np.ndarray, k: int, total: int, committed: Mapping[str, DocumentInfo]
+    ) -> list[tuple[str, float]]:
+        """`query` through Chroma's HNSW index (via llama-index's Chroma store)."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
         # Ask for as many more as there are invisible chunks, so filtering leaves k.
         hidden = max(0, total - sum(d.chunks for d in committed.values()))
         result = self._vector_store.query(

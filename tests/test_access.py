@@ -15,6 +15,7 @@ import pytest
 from rag.access import ExposureError, bearer_ok, check_exposure, is_loopback
 from rag.answer import Assistant
 from rag.config import Settings
+from ragkit.pace import patience
 
 from .conftest import CORPUS, FakeGenerator
 
@@ -153,7 +154,9 @@ def test_no_listening_beyond_this_machine_without_credentials(
         "RAG_HOST": "0.0.0.0",
     }
     # the refusal comes before any model loads: no timeout to tune, the models are never read
-    done = subprocess.run([RAG, command], env=env, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [RAG, command], env=env, capture_output=True, text=True, timeout=patience(600)
+    )
     assert done.returncode == 2, done.stderr
     assert "refusing to serve" in done.stderr
     assert needs in done.stderr

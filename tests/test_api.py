@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ragkit.pace import patience
 from ragkit.servers import chroma_server, free_port, llama_server, running
 
 from .conftest import CORPUS, TINY_MODEL
@@ -47,7 +48,7 @@ def serve(tmp: Path, env: dict[str, str]) -> Any:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     port, server = serve(tmp_path_factory.mktemp("api"), {})
-    with server, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+    with server, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=patience(120)) as client:
         yield client
 
 
@@ -212,7 +213,10 @@ def test_scaled_out_chroma_server_and_model_server(tmp_path: Path) -> None:
                 "RAG_LLM_API_KEY": key,
             },
         )
-        with server, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as api:
+        with (
+            server,
+            httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=patience(120)) as api,
+        ):
             health = api.get("/health").json()
             assert (health["store_backend"], health["llm_backend"]) == ("http", "openai")
             assert health["model"] == "tiny"

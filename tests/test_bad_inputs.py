@@ -19,6 +19,7 @@ from rag import prompts
 from rag.answer import Assistant, QuestionError
 from rag.config import Settings
 from ragkit import badcorpus
+from ragkit.pace import patience
 
 from .conftest import TINY_MODEL
 
@@ -84,7 +85,7 @@ def test_reading_bad_files_keeps_memory_bounded(
         [sys.executable, "-c", READ_ONLY, str(folder)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=patience(600),
         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )
     assert done.returncode == 0, done.stderr
@@ -148,7 +149,7 @@ def ask_env(corpus_assistant: Assistant) -> dict[str, str]:
 
 def test_cli_ask_with_a_100k_character_mixed_question(ask_env: dict[str, str]) -> None:
     done = subprocess.run(
-        [RAG, "ask", LONG], capture_output=True, text=True, env=ask_env, timeout=600
+        [RAG, "ask", LONG], capture_output=True, text=True, env=ask_env, timeout=patience(600)
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Traceback" not in done.stderr
@@ -158,7 +159,9 @@ def test_cli_ask_with_a_100k_character_mixed_question(ask_env: dict[str, str]) -
 
 @pytest.mark.parametrize("question", ["", "   ", "\x01\x02\x1b", b"\xff\xfe"], ids=repr)
 def test_cli_ask_with_nothing_to_ask(ask_env: dict[str, str], question: str | bytes) -> None:
-    done = subprocess.run([RAG, "ask", question], capture_output=True, env=ask_env, timeout=120)
+    done = subprocess.run(
+        [RAG, "ask", question], capture_output=True, env=ask_env, timeout=patience(120)
+    )
     stderr = done.stderr.decode("utf-8", "replace")
     assert done.returncode == 2, stderr
     assert prompts.EMPTY_QUESTION in stderr

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from rag import lang
+from ragkit.pace import patience
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
-ANSWER_TIMEOUT_MS = 240_000
+ANSWER_TIMEOUT_MS = patience(240) * 1000
 """A CPU answer takes ~10 s alone; the limit is generous for a loaded CI machine."""
 
 CHROMIUM_FLAGS = [
@@ -54,7 +55,7 @@ def page(chat_server: str) -> Iterator[Any]:
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
         tab = browser.new_page(viewport={"width": 1400, "height": 1000})
         tab.goto(chat_server)
-        tab.wait_for_function("window.ragCitationLinks === true", timeout=60_000)
+        tab.wait_for_function("window.ragCitationLinks === true", timeout=patience(60) * 1000)
         yield tab
         browser.close()
 
@@ -63,7 +64,8 @@ def clear(page: Any) -> None:
     """Start a new conversation and wait until the old one is gone from the screen."""
     page.get_by_role("button", name="Clear the conversation").click()
     page.wait_for_function(
-        "document.querySelectorAll('[data-testid=\"bot\"]').length === 0", timeout=30_000
+        "document.querySelectorAll('[data-testid=\"bot\"]').length === 0",
+        timeout=patience(30) * 1000,
     )
 
 
@@ -99,7 +101,7 @@ def test_sources_come_first_then_a_cited_answer_whose_quote_is_one_click_away(pa
     link.click()
     card = page.locator(target)
     quote = card.locator("mark").first
-    quote.wait_for(state="visible", timeout=10_000)
+    quote.wait_for(state="visible", timeout=patience(10) * 1000)
     assert "focused" in (card.get_attribute("class") or "")
     assert len(quote.inner_text().strip()) > 20, "the quoted sentence is highlighted"
     assert quote.is_visible()
@@ -123,7 +125,7 @@ def test_an_uploaded_article_is_searchable_at_once(page: Any, tmp_path: Path) ->
     page.get_by_role("tab", name="Articles").click()
     page.set_input_files("#upload input[type=file]", str(article))
     page.wait_for_selector("#ingest-report :text('1 added')", timeout=ANSWER_TIMEOUT_MS)
-    page.wait_for_selector("#articles :text('lumen-robotics.txt')", timeout=30_000)
+    page.wait_for_selector("#articles :text('lumen-robotics.txt')", timeout=patience(30) * 1000)
     page.screenshot(path=str(ARTIFACTS / "articles.png"))
 
     page.get_by_role("tab", name="Chat").click()

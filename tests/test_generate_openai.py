@@ -135,9 +135,7 @@ def test_an_answer_streams_and_is_checked_like_any_other(remote_assistant: Assis
     assert answer.raw_text == "".join(t.text for t in tokens)  # type: ignore[union-attr]
     # The same verification, on the same text, gives the same verdict as for the local model.
     evidence = remote_assistant.recorded_evidence(answer.question, answer.passages)
-    expected = remote_assistant.verify(
-        answer.raw_text, answer.question, answer.language, evidence
-    )
+    expected = remote_assistant.verify(answer.raw_text, answer.question, answer.language, evidence)
     assert (answer.text, answer.refused) == (expected.text, expected.refused)
     assert [c.quote for c in answer.citations] == [c.quote for c in expected.citations]
     assert answer.timings["completion_tokens"] > 0

@@ -17,6 +17,7 @@ import pytest
 from rag.access import ExposureError
 from rag.answer import Assistant
 from rag.config import Settings
+from ragkit.pace import patience
 from ragkit.servers import free_port
 from ui.app import build_demo, launch, launch_options
 
@@ -88,7 +89,7 @@ ROUTES = [
 def test_file_routes_refuse_every_traversal_probe(served: dict[str, Any]) -> None:
     targets = [*served["secrets"], Path("/etc/passwd"), served["project_file"]]
     leaked, tried = [], 0
-    with httpx.Client(base_url=served["url"], timeout=10) as http:
+    with httpx.Client(base_url=served["url"], timeout=patience(10)) as http:
         for route in ROUTES:
             for target in targets:
                 for probe in probes(target):
@@ -106,7 +107,7 @@ def test_file_routes_refuse_every_traversal_probe(served: dict[str, Any]) -> Non
 def test_uploaded_files_are_served_so_the_probes_above_mean_something(
     served: dict[str, Any],
 ) -> None:
-    with httpx.Client(base_url=served["url"], timeout=30) as http:
+    with httpx.Client(base_url=served["url"], timeout=patience(30)) as http:
         r = http.post(
             "/gradio_api/upload", files={"files": ("hello.txt", b"hello " + CANARY.encode())}
         )
@@ -119,7 +120,7 @@ def test_uploaded_files_are_served_so_the_probes_above_mean_something(
 
 def test_uploads_above_the_limit_are_refused(served: dict[str, Any]) -> None:
     limit = Settings().max_file_bytes  # the ingest limit, which the page shares
-    with httpx.Client(base_url=served["url"], timeout=60) as http:
+    with httpx.Client(base_url=served["url"], timeout=patience(60)) as http:
         r = http.post(
             "/gradio_api/upload", files={"files": ("big.txt", b"a" * (limit + 1024 * 1024))}
         )
@@ -142,7 +143,7 @@ def with_login(tmp_path_factory: pytest.TempPathFactory, embedder: Any) -> Itera
 
 
 def test_the_chat_asks_for_its_login(with_login: str) -> None:
-    with httpx.Client(base_url=with_login, timeout=60) as http:
+    with httpx.Client(base_url=with_login, timeout=patience(60)) as http:
         assert http.get("/config").status_code == 401, "nothing before the login"
         wrong = http.post("/login", data={"username": "reader", "password": "guess"})
         assert wrong.status_code >= 400

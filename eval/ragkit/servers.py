@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ragkit.pace import patience, slowdown
+
 BIN = Path(sys.executable).parent
 CHROMA = BIN / "chroma"
 
@@ -49,11 +51,14 @@ def running(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start a server process, wait until GET `ready_url` answers 200, yield it, stop it.
 
-    The process gets its own process group, so stopping it stops its children too; if it
-    dies or is not ready within `timeout`, the error shows the tail of its `log`.
+    The process gets its own process group, so stopping it stops its children too. The
+    wait ends when it is ready or dies, or after `timeout` seconds scaled to this machine
+    (`ragkit.pace.patience`: `timeout` fits the developers' machine); the error says how
+    long it waited, at which slowdown, and shows the tail of its `log`.
     """
     import httpx
 
+    bound = patience(timeout)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -64,7 +69,8 @@ def running(
             start_new_session=True,
         )
     try:
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + bound
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"{args[0]} exited with {proc.returncode}:\n{_tail(log)}")
@@ -74,7 +80,11 @@ def running(
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{args[0]} not ready after {timeout:.0f} s:\n{_tail(log)}")
+                raise TimeoutError(
+                    f"{args[0]} not ready after {time.monotonic() - started:.0f} s ({timeout:.0f} "
+                    f"s on the developers' machine x slowdown {slowdown():.1f}); its log:\n"
+                    + _tail(log)
+                )
             time.sleep(0.2)
         yield proc
     finally:
@@ -105,7 +115,11 @@ def serve_chat(folder: Path, port: int, env: dict[str, str] | None = None) -> It
     environ = {"RAG_INDEX_DIR": str(folder / "index"), **(env or {})}
     rag = str(Path(sys.executable).parent / "rag")
     done = subprocess.run(
-        [rag, "ingest"], env={**os.environ, **environ}, capture_output=True, text=True, timeout=600
+        [rag, "ingest"],
+        env={**os.environ, **environ},
+        capture_output=True,
+        text=True,
+        timeout=patience(600),
     )
     if done.returncode != 0:
         raise RuntimeError(f"rag ingest failed:\n{done.stderr[-2000:]}")

@@ -1,23 +1,26 @@
 """Check the index, and repair it: what `rag check [--repair]` runs, and every writer too.
 
 The store's commit records already keep a write cut short from showing half an article
-(rag/store.py). What they cannot keep out is Chroma's own damage when its process is
-killed mid-write (chromadb 1.5.9; chroma-core/chroma#7758, #7678, #6975): a record whose
-vector the vector index lost, so dense search never finds that passage again, and records
-an earlier process had deleted coming back. This module finds both, and the rest of what a
-crash can leave:
+(rag/store.py). What they cannot tell apart is a commit record that is real from one that
+Chroma brought back, or a removal cut short before Chroma deleted the record; and
+Chroma's HNSW index can leave a stored passage unreachable (chroma-core/chroma#7758), so
+that dense search through it never returns it. This module finds these, and the rest of
+what a crash can leave:
 
 1. **The commit records against the ledger** (rag/ledger.py, on-disk stores): an article
    removed but back, an article showing another version than the last one committed, a
    committed article whose record is gone. Each is set right from what the store still
-   holds: the version the ledger names if its rows are whole, else the one Chroma shows if
-   whole; an article with neither is removed and reported ("ingest it again").
+   holds: the version the ledger has as pending if Chroma shows it whole (a write cut short
+   between the two commits), else the ledger's committed version if whole, else the one
+   Chroma shows if whole; an article with none is removed and reported ("ingest it again").
 2. **Whole articles**: every visible article has all the chunks and sentences its record
    counts.
 3. **Leftovers**: rows of versions never committed (a write cut short) are deleted.
-4. **The vector index** (the slow step: one nearest-neighbour query per chunk): every
-   visible chunk is found by a query for its own vector. A lost one is written again from
-   its stored vector, text and metadata, and looked for again.
+4. **Dense search** (the slow step through HNSW: one nearest-neighbour query per chunk):
+   every visible chunk is found by dense search for its own vector. A lost one is written
+   again from its stored vector, text and metadata, and looked for again. Up to
+   Settings.exact_search_limit chunks the search is exact, and this only checks that every
+   visible chunk has its vector.
 
 Steps 1-3 read only metadata and run at the start of every write. Step 4 runs on demand
 (`rag check`) and when a writer finds that the previous one died holding the write lock.

@@ -6,6 +6,7 @@ forked processes (see eval/ragkit/crashdrill.py for why).
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -50,9 +51,11 @@ def edit(path: Path, extra: str) -> None:
     path.write_text(path.read_text(encoding="utf-8") + f"\n{extra}\n", encoding="utf-8")
 
 
-def test_article_cut_before_its_commit_is_invisible_then_discarded(
-    assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def update_killed_at(
+    assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, owner: type, name: str
+) -> tuple[Path, set[str]]:
+    """Index SMALL[1], edit it, then ingest it again with `owner.name` dying (Killed) when
+    called; returns the folder and the chunk ids of the version before the edit."""
     folder = copy_corpus(tmp_path / "articles", SMALL[1:])
     assistant.ingest([folder])
     old_ids = set(assistant.store.all_texts()[0])
@@ -61,10 +64,18 @@ def test_article_cut_before_its_commit_is_invisible_then_discarded(
     def die(*args: object, **kwargs: object) -> None:
         raise Killed
 
-    monkeypatch.setattr(Store, "_commit", staticmethod(die))
+    static = isinstance(inspect.getattr_static(owner, name), staticmethod)
+    monkeypatch.setattr(owner, name, staticmethod(die) if static else die)
     with pytest.raises(Killed):
         assistant.ingest([folder])
     monkeypatch.undo()
+    return folder, old_ids
+
+
+def test_article_cut_before_its_commit_is_invisible_then_discarded(
+    assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder, old_ids = update_killed_at(assistant, tmp_path, monkeypatch, Store, "_commit")
 
     store = reopen(assistant)
     assert store.hidden() > 0  # the new chunks reached the disk...
@@ -89,18 +100,7 @@ def test_article_cut_before_its_commit_is_invisible_then_discarded(
 def test_update_cut_after_its_commit_shows_only_the_new_version(
     assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = copy_corpus(tmp_path / "articles", SMALL[1:])
-    assistant.ingest([folder])
-    old_ids = set(assistant.store.all_texts()[0])
-    edit(folder / SMALL[1], "Una frase nueva sobre Llama 4 y su lanzamiento.")
-
-    def die(self: Store, ids: list[str]) -> None:
-        raise Killed
-
-    monkeypatch.setattr(Store, "_delete", die)
-    with pytest.raises(Killed):
-        assistant.ingest([folder])
-    monkeypatch.undo()
+    folder, old_ids = update_killed_at(assistant, tmp_path, monkeypatch, Store, "_delete")
 
     store = reopen(assistant)
     ids = set(store.all_texts()[0])
@@ -260,17 +260,7 @@ def test_ingestion_survives_sigkill_at_random_points(tmp_path: Path) -> None:
 def test_update_cut_between_chroma_and_the_ledger_keeps_the_new_version(
     assistant: Assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = copy_corpus(tmp_path / "articles", SMALL[1:])
-    assistant.ingest([folder])
-    edit(folder / SMALL[1], "Una frase nueva sobre Llama 4 y su lanzamiento.")
-
-    def die(*args: object) -> None:
-        raise Killed
-
-    monkeypatch.setattr(Ledger, "committed", die)
-    with pytest.raises(Killed):
-        assistant.ingest([folder])
-    monkeypatch.undo()
+    update_killed_at(assistant, tmp_path, monkeypatch, Ledger, "committed")
 
     store = reopen(assistant)
     health = check(store, repair=True)

@@ -66,26 +66,26 @@ MIN_PRECISION_COSINE = 0.999
 """A lower precision is kept only if every sample's vector stays this close to float32's."""
 
 
+def _cpuinfo() -> str:
+    """/proc/cpuinfo ("" where there is none)."""
+    try:
+        return Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return ""
+
+
 def native_bf16() -> bool:
     """True if the CPU has bfloat16 instructions (AVX-512 BF16 or AMX), where bfloat16 is
     fast; elsewhere torch emulates it, several times slower than float32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return False
-    return any(f in flags.split() for f in ("avx512_bf16", "amx_bf16"))
+    return any(f in _cpuinfo().split() for f in ("avx512_bf16", "amx_bf16"))
 
 
 def _cpu_key() -> str:
     """Names this CPU (model name and flags) in the precision record."""
     import platform
 
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace")
-        lines = [ln for ln in info.splitlines() if ln.startswith(("model name", "flags"))]
-        cpu = "\n".join(dict.fromkeys(lines))
-    except OSError:
-        cpu = platform.processor()
+    lines = [ln for ln in _cpuinfo().splitlines() if ln.startswith(("model name", "flags"))]
+    cpu = "\n".join(dict.fromkeys(lines)) or platform.processor()
     return f"{platform.machine()}-{zlib.crc32(cpu.encode()):08x}"
 
 
@@ -139,11 +139,11 @@ class SentenceTransformerEmbedder:
 
         def timed(model: SentenceTransformer) -> tuple[float, Vectors]:
             self._model = model
-            self._encode(PRECISION_SAMPLES[:2], DOCUMENT_PROMPT.format(title="none"))  # warm
+            self.embed_documents(PRECISION_SAMPLES[:2])  # warm
             runs = []
             for _ in range(2):
                 started = time.perf_counter()
-                vectors = self._encode(PRECISION_SAMPLES, DOCUMENT_PROMPT.format(title="none"))
+                vectors = self.embed_documents(PRECISION_SAMPLES)
                 runs.append(time.perf_counter() - started)
             return min(runs), vectors
 

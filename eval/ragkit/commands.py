@@ -26,7 +26,13 @@ def _err(msg: str) -> None:
 def register(sub: Subcommands[argparse.ArgumentParser]) -> None:
     """Add `eval`, `report` and `bench` to the subcommands of `rag`."""
     p = sub.add_parser("eval", help="answer every question of a JSONL file")
-    p.add_argument("--questions", required=True, help="JSONL with at least `id` and `question`")
+    gold = p.add_mutually_exclusive_group(required=True)
+    gold.add_argument("--questions", help="JSONL with at least `id` and `question`")
+    gold.add_argument(
+        "--conversations",
+        help="JSONL of conversations (`id`, `turns`: eval/conversations.jsonl), played turn by "
+        "turn with the earlier turns as history; one result row per turn",
+    )
     p.add_argument("--out", required=True, help="where to write one JSON result per line")
     p.add_argument("--retrieval", choices=["hybrid", "dense", "bm25"], help="retriever ablation")
     p.add_argument("--top-k", type=int, help="passages put into the prompt")
@@ -37,7 +43,7 @@ def register(sub: Subcommands[argparse.ArgumentParser]) -> None:
         help="retrieve only (no model): retriever ablations",
     )
     p.add_argument("--llm", help="default, small, tiny, or a GGUF path")
-    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--limit", type=int, help="only the first N questions (or conversations)")
     p.add_argument(
         "--replay",
         metavar="RESULTS",
@@ -62,7 +68,11 @@ def register(sub: Subcommands[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("report", help="score eval runs against gold questions; compare runs")
-    p.add_argument("--questions", required=True, help="the gold JSONL (eval/questions.jsonl)")
+    gold = p.add_mutually_exclusive_group(required=True)
+    gold.add_argument("--questions", help="the gold JSONL (eval/questions.jsonl)")
+    gold.add_argument(
+        "--conversations", help="the gold conversations of the runs (eval/conversations.jsonl)"
+    )
     p.add_argument("--runs", nargs="+", required=True, help="result files of `rag eval`")
     p.add_argument("--names", nargs="+", help="a name per run")
     p.add_argument("--out", required=True, help="folder for report.md, plots, summary.json")
@@ -100,12 +110,27 @@ def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.answer import Assistant
-    from ragkit.evaluate import read_questions, replay, run
+    from ragkit.evaluate import (
+        conversation_turns,
+        read_conversations,
+        read_questions,
+        replay,
+        run,
+        run_conversations,
+    )
 
     settings = eval_settings(args, settings)
-    questions = read_questions(Path(args.questions))
-    if args.limit:
-        questions = questions[: args.limit]
+    conversations = read_conversations(Path(args.conversations)) if args.conversations else None
+    if conversations is not None:
+        if args.retrieval_only:
+            _err("--retrieval-only does not apply to --conversations: follow-ups need the answers")
+            return 2
+        conversations = conversations[: args.limit] if args.limit else conversations
+        questions = conversation_turns(conversations)  # one gold row per turn, for --replay
+    else:
+        questions = read_questions(Path(args.questions))
+        if args.limit:
+            questions = questions[: args.limit]
     out = Path(args.out)
     assistant = Assistant(settings)
     if args.corpus and not args.replay:
@@ -114,7 +139,10 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     if args.replay:
         n = replay(assistant, questions, Path(args.replay), out, progress=_err)
     else:
-        n = run(assistant, questions, out, _err, retrieval_only=args.retrieval_only)
+        if conversations is not None:
+            n = run_conversations(assistant, conversations, out, _err)
+        else:
+            n = run(assistant, questions, out, _err, retrieval_only=args.retrieval_only)
         if not args.retrieval_only:
             from ragkit.rates import raw_rates
 
@@ -125,10 +153,14 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
                     f"raw llama.cpp rates on this machine: prompt {rates['prompt_tok_s']} tok/s, "
                     f"decode {rates['decode_tok_s']} tok/s ({rates['model']})"
                 )
-    print(f"wrote {n} results to {out}")
+    played = f" ({len(conversations)} conversations)" if conversations is not None else ""
+    print(f"wrote {n} results{played} to {out}")
     if args.report:
         name = args.name or out.stem
-        report = write_report_for(Path(args.questions), [out], [name], Path(args.report))
+        gold = Path(args.conversations or args.questions)
+        report = write_report_for(
+            gold, [out], [name], Path(args.report), conversations=conversations is not None
+        )
         print(f"report: {report}")
     return 0
 
@@ -138,19 +170,32 @@ def meta_path(out: Path) -> Path:
     return out.with_name(out.stem + ".meta.json")
 
 
-def write_report_for(questions: Path, runs: list[Path], names: list[str], out: Path) -> Path:
+def write_report_for(
+    questions: Path, runs: list[Path], names: list[str], out: Path, conversations: bool = False
+) -> Path:
     """Score result files against the gold questions and write the (comparison) report.
 
-    A question set with gold answer spans (eval/xquad) is scored by `ragkit.spans`; the
-    raw llama.cpp rates each run recorded are quoted beside its figures."""
+    A question set with gold answer spans (eval/xquad) is scored by `ragkit.spans`; with
+    `conversations`, `questions` is a conversations file and the runs are scored turn by
+    turn (`compute_conversations`); the raw llama.cpp rates each run recorded are quoted
+    beside its figures."""
     from rag import lang
     from ragkit import spans
-    from ragkit.evaluate import read_questions, read_results, trace_path
-    from ragkit.metrics import compute
+    from ragkit.evaluate import (
+        conversation_turns,
+        read_conversations,
+        read_questions,
+        read_results,
+        trace_path,
+    )
+    from ragkit.metrics import compute, compute_conversations
     from ragkit.report import write_report
 
-    golds = read_questions(questions)
-    span_set = spans.is_span_set(golds)
+    if conversations:
+        golds = conversation_turns(read_conversations(questions))
+    else:
+        golds = read_questions(questions)
+    span_set = not conversations and spans.is_span_set(golds)
     summaries = {}
     totals = {}
     notes = []
@@ -161,6 +206,8 @@ def write_report_for(questions: Path, runs: list[Path], names: list[str], out: P
         answers = not (traces and all(t.get("retrieval_only") for t in traces))
         if span_set:
             summaries[name] = spans.compute(golds, results, traces, lang.detect)
+        elif conversations:
+            summaries[name] = compute_conversations(golds, results, traces, lang.detect)
         else:
             summaries[name] = compute(golds, results, traces, lang.detect, answers=answers)
         totals[name] = [float(r["timings"]["total_s"]) for r in results]
@@ -181,7 +228,9 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if len(names) != len(runs):
         _err("give one --names entry per run")
         return 2
-    print(f"report: {write_report_for(Path(args.questions), runs, names, Path(args.out))}")
+    gold = Path(args.conversations or args.questions)
+    report = write_report_for(gold, runs, names, Path(args.out), bool(args.conversations))
+    print(f"report: {report}")
     return 0
 
 

@@ -8,17 +8,22 @@ where `source` is the article's file name. Other tools read this: keep it stable
 Beside it (`RESULTS.trace.jsonl`) goes what the metrics need beyond the contract: the
 passage texts and offsets, the sentences with their support, the raw model output and
 every timing.
+
+A file of conversations (`eval/conversations.jsonl`) is played turn by turn instead
+(`run_conversations`): one row per turn, the contract row plus where the turn sits in its
+conversation and the standalone question a follow-up was rewritten into.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rag.answer import Assistant, QuestionError, prepare_question
+from rag.rewrite import Turn
 from rag.schema import (
     TIMING_KEYS,
     Answer,
@@ -36,6 +41,8 @@ def read_questions(path: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         row = json.loads(line)
+        if "turns" in row and "question" not in row:
+            raise ValueError(f"{path}:{i}: a conversation: give the file as --conversations")
         if "id" not in row or "question" not in row:
             raise ValueError(f"{path}:{i}: every row needs `id` and `question`")
         rows.append(row)
@@ -122,15 +129,7 @@ def run(
                     row, trace = result_row(q["id"], answer), trace_row(q["id"], answer)
                 tf.write(json.dumps(trace, ensure_ascii=False) + "\n")
             except QuestionError as e:
-                row = {
-                    "id": q["id"],
-                    "question": q["question"],
-                    "answer": str(e),
-                    "refused": True,
-                    "citations": [],
-                    "retrieved": [],
-                    "timings": dict.fromkeys(TIMING_KEYS, 0.0),
-                }
+                row = rejected_row(q["id"], str(q["question"]), e)
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             f.flush()
             if progress:
@@ -139,6 +138,19 @@ def run(
                     f"({row['timings']['total_s']:.1f} s)"
                 )
     return len(questions)
+
+
+def rejected_row(qid: Any, question: str, error: QuestionError) -> dict[str, Any]:
+    """The contract row of a question rejected before anything ran (e.g. an empty one)."""
+    return {
+        "id": qid,
+        "question": question,
+        "answer": str(error),
+        "refused": True,
+        "citations": [],
+        "retrieved": [],
+        "timings": dict.fromkeys(TIMING_KEYS, 0.0),
+    }
 
 
 def replay(
@@ -155,6 +167,9 @@ def replay(
     and raw model output are checked again with the current settings. Takes seconds.
     The timings are the recorded run's, but for `check_s`: the time of the check done
     again here (so a replay measures the check's cost under the current settings).
+    Fields a recorded row has beyond the contract (a conversation turn's `conversation`,
+    `turn`, `asked`, `rewritten`, `rewrite`) are kept: the rewrite is not done again.
+    Returns the number of rows written.
     """
     from rag import prompts
     from rag.cite import Verified
@@ -162,12 +177,14 @@ def replay(
     results = {str(r["id"]): r for r in read_results(recorded)}
     traces = {str(t["id"]): t for t in read_results(trace_path(recorded))}
     out.parent.mkdir(parents=True, exist_ok=True)
+    written = 0
     with out.open("w", encoding="utf-8") as f, trace_path(out).open("w", encoding="utf-8") as tf:
         for q in questions:
             qid = str(q["id"])
             recorded_row, trace = results.get(qid), traces.get(qid)
             if recorded_row is None:
                 continue
+            written += 1
             if trace is None:  # the question was rejected before anything ran
                 f.write(json.dumps(recorded_row, ensure_ascii=False) + "\n")
                 continue
@@ -210,8 +227,109 @@ def replay(
             )
             row = result_row(q["id"], answer)
             row["retrieved"] = recorded_row["retrieved"]
+            row.update({k: v for k, v in recorded_row.items() if k not in row})
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
             tf.write(json.dumps(trace_row(q["id"], answer), ensure_ascii=False) + "\n")
     if progress:
-        progress(f"re-checked {len(results)} recorded answers from {recorded}")
-    return len(results)
+        progress(f"re-checked {written} recorded answers from {recorded}")
+    return written
+
+
+# ---------------------------------------------------------------- conversations
+
+
+def read_conversations(path: Path) -> list[dict[str, Any]]:
+    """Rows of a conversations JSONL file (`eval/conversations.jsonl`): each needs `id` and
+    `turns`, a non-empty list of turns that each have a `question` (other fields are kept)."""
+    rows: list[dict[str, Any]] = []
+    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        turns = row.get("turns")
+        if "id" not in row or not isinstance(turns, list) or not turns:
+            raise ValueError(f"{path}:{i}: every conversation needs `id` and a list of `turns`")
+        if not all(isinstance(t, dict) and "question" in t for t in turns):
+            raise ValueError(f"{path}:{i}: every turn needs a `question`")
+        rows.append(row)
+    return rows
+
+
+def turn_id(conversation: Any, n: int) -> str:
+    """The id of turn `n` (from 1) of a conversation in the result rows: `c01.2`."""
+    return f"{conversation}.{n}"
+
+
+def conversation_turns(conversations: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One gold row per turn, in order, shaped like a row of `questions.jsonl`: the turn's
+    fields plus `id` (`turn_id`), `conversation`, `turn` (from 1) and `language` (the
+    conversation's, unless the turn gives its own). The metrics and a replay read these."""
+    rows = []
+    for c in conversations:
+        for n, turn in enumerate(c["turns"], 1):
+            row = {"language": c.get("language", ""), **turn}
+            row.update({"id": turn_id(c["id"], n), "conversation": c["id"], "turn": n})
+            rows.append(row)
+    return rows
+
+
+def rewrite_method(answer: Answer, history: Sequence[Turn]) -> str:
+    """How the question of a turn was obtained, read from its answer: "none" (searched as
+    typed), "context" (the rewrite failed its check, so the previous question was put
+    before the follow-up, as `rag.rewrite.rewrite` does) or "model" (a checked rewrite)."""
+    if not answer.asked:
+        return "none"
+    if history and answer.question == f"{history[-1].question} {answer.asked}":
+        return "context"
+    return "model"
+
+
+def run_conversations(
+    assistant: Assistant,
+    conversations: Sequence[dict[str, Any]],
+    out: Path,
+    progress: Callable[[str], None] | None = None,
+) -> int:
+    """Play every conversation turn by turn, as the chat does; write one row per turn.
+
+    Each turn is asked through `Assistant.ask` with the earlier turns of its conversation
+    as history, kept as `ui/app.py` `respond` keeps them: a `Turn` of the question that was
+    answered (the standalone one) and the answer as shown. A turn rejected before anything
+    ran (an empty question) is not kept, as in the chat. Each row is the contract row
+    (`result_row`, whose `question` is what was searched) plus `conversation`, `turn`
+    (from 1), `asked` (the question as typed), `rewritten` (the standalone question a
+    follow-up was rewritten into, None when it was searched as typed) and `rewrite`
+    (`rewrite_method`). The trace rows are `trace_row`'s. Returns the number of rows.
+    """
+    total = sum(len(c["turns"]) for c in conversations)
+    written = 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8") as f, trace_path(out).open("w", encoding="utf-8") as tf:
+        for c in conversations:
+            history: list[Turn] = []
+            for n, turn in enumerate(c["turns"], 1):
+                tid, asked = turn_id(c["id"], n), str(turn["question"])
+                try:
+                    answer = assistant.ask(asked, history)
+                except QuestionError as e:
+                    row = rejected_row(tid, asked, e)
+                    rewritten, method = None, "none"
+                else:
+                    row = result_row(tid, answer)
+                    tf.write(json.dumps(trace_row(tid, answer), ensure_ascii=False) + "\n")
+                    method = rewrite_method(answer, history)
+                    rewritten = answer.question if answer.asked else None
+                    history.append(Turn(answer.question, answer.text))
+                row.update(
+                    conversation=c["id"], turn=n, asked=asked, rewritten=rewritten, rewrite=method
+                )
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+                f.flush()
+                written += 1
+                if progress:
+                    searched = f" -> {rewritten!r}" if rewritten else ""
+                    progress(
+                        f"[{written}/{total}] {tid}{searched}: {row['answer'][:70]!r} "
+                        f"({row['timings']['total_s']:.1f} s)"
+                    )
+    return written

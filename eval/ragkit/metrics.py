@@ -5,7 +5,8 @@ Inputs: the gold rows (`eval/questions.jsonl`: `answerable`, `gold_sources`,
 contract, and the trace rows `rag eval` writes beside them (the passage texts; without
 them the passage-level metrics are left out). Every metric is a number in [0, 1] (or
 seconds, for latency), computed over the questions it applies to; `None` when no question
-applies.
+applies. A run of conversations (`eval/conversations.jsonl`) is scored by
+`compute_conversations`: the same metrics per turn, and the rewrites of the follow-ups.
 """
 
 from __future__ import annotations
@@ -144,6 +145,10 @@ def answer_language(text: str, detect: Callable[[str], str]) -> str:
 # ---------------------------------------------------------------- the metrics
 
 
+TYPE_GROUPS = {"single": "single_fact", "multi": "broad"}
+"""Report names of the gold `type`s."""
+
+
 def compute(
     golds: Sequence[Row],
     results: Sequence[Row],
@@ -248,4 +253,112 @@ def compute(
     for crossing, label in ((True, "cross_lingual"), (False, "same_language")):
         subset = [x for x in rows if bool(x[0].get("cross_lingual")) == crossing]
         summary["by_crossing"][label] = metrics(subset)
+    # questions about one fact, and broad ones about the articles as a whole (gold type
+    # "multi": "which articles mention X"), which the product answers article by article
+    summary["by_type"] = {}
+    for kind in sorted({str(g.get("type") or "single") for g, _, _ in rows}):
+        subset = [x for x in rows if str(x[0].get("type") or "single") == kind]
+        summary["by_type"][TYPE_GROUPS.get(kind, kind)] = metrics(subset)
+    return summary
+
+
+# ---------------------------------------------------------------- conversations
+
+
+def term_named(text: str, alternatives: Sequence[str]) -> bool:
+    """True if one alternative occurs in `text` at the start of a word (accent- and
+    case-insensitive): a stem covers its endings ("critic" names "critics"), and a name is
+    not found inside another word."""
+    folded = fold(text)
+    return any(re.search(r"(?<!\w)" + re.escape(fold(alt)), folded) for alt in alternatives)
+
+
+def rewrite_named(terms: Sequence[Sequence[str]], question: str) -> bool:
+    """A follow-up's standalone question names what was meant: every group of its gold
+    `rewrite_terms` (alternative words or names, e.g. [["Zuckerberg"], ["Llama"]]) occurs."""
+    return all(term_named(question, alternatives) for alternatives in terms)
+
+
+def searched_question(result: Row) -> str:
+    """The question a turn searched: its rewrite, or the question as typed."""
+    return str(result.get("rewritten") or result["question"])
+
+
+def rewrite_figures(
+    pairs: Sequence[tuple[Row, Row]],
+    traces: Sequence[Row] | None = None,
+    detect_language: Callable[[str], str] | None = None,
+) -> dict[str, float | None]:
+    """The rewrite metrics over (gold turn, result row) pairs of follow-up turns."""
+    rewritten = [(g, r) for g, r in pairs if r.get("rewritten")]
+    termed = [(g, r) for g, r in pairs if g.get("rewrite_terms")]
+    out: dict[str, float | None] = {"follow_ups": float(len(pairs))}
+    out["rewrite_named"] = _mean(
+        float(rewrite_named(g["rewrite_terms"], searched_question(r))) for g, r in termed
+    )
+    out["rewrite_language_kept"] = (
+        _mean(float(detect_language(r["rewritten"]) == g["language"]) for g, r in rewritten)
+        if detect_language is not None
+        else None
+    )
+    for label, method in (
+        ("rewritten_by_model", "model"),
+        ("rewritten_from_context", "context"),
+        ("not_rewritten", "none"),
+    ):
+        out[label] = _mean(float((r.get("rewrite") or "none") == method) for _, r in pairs)
+    asked_model = {str(r["id"]) for _, r in pairs if (r.get("rewrite") or "none") != "none"}
+    seconds = [
+        float(t["timings"]["rewrite_s"])
+        for t in traces or []
+        if str(t["id"]) in asked_model and "rewrite_s" in (t.get("timings") or {})
+    ]
+    out["rewrite_s_p50"] = percentile(seconds, 50)
+    return out
+
+
+def compute_conversations(
+    turns: Sequence[Row],
+    results: Sequence[Row],
+    traces: Sequence[Row] | None = None,
+    detect_language: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
+    """The metrics of a conversation run: `compute` over every turn (each counted as one
+    question), plus the group `conversations`.
+
+    `turns` are the gold turns (`ragkit.evaluate.conversation_turns`: the fields of a
+    `questions.jsonl` row plus `conversation`, `turn` and, for follow-ups, `rewrite_terms`);
+    `results` the rows `run_conversations` wrote. In `conversations`, over the follow-ups
+    (turns after the first):
+
+    * `rewrite_named`: the searched question (the rewrite, or the follow-up as typed when it
+      was not rewritten) holds every `rewrite_terms` group (`rewrite_named`).
+    * `rewrite_language_kept` (needs `detect_language`; follow-ups that were rewritten): the
+      rewrite is detected in the conversation's language.
+    * `rewritten_by_model` / `rewritten_from_context` / `not_rewritten`: how the searched
+      question was obtained (the row's `rewrite`); `rewrite_s_p50`: seconds the rewrite took.
+    * `follow_up_answers` and `all_turn_answers`: the `compute` metrics (fact coverage,
+      citation precision, abstention, language match...) of the follow-up turns and of all
+      turns; `by_language`: the rewrite metrics and `fact_coverage` per language.
+    """
+    summary = compute(turns, results, traces, detect_language)
+    by_id = {str(r["id"]): r for r in results}
+    played = [(g, by_id[str(g["id"])]) for g in turns if str(g["id"]) in by_id]
+    follow_ups = [(g, r) for g, r in played if int(g.get("turn", 1)) > 1]
+    answers = compute([g for g, _ in follow_ups], results, traces, detect_language)
+    group: dict[str, Any] = {
+        "conversations": float(len({str(g.get("conversation")) for g, _ in played})),
+        "turns": float(len(played)),
+        **rewrite_figures(follow_ups, traces, detect_language),
+        "follow_up_answers": answers["overall"],
+        "all_turn_answers": summary["overall"],
+        "by_language": {},
+    }
+    for language in sorted({str(g["language"]) for g, _ in follow_ups}):
+        subset = [(g, r) for g, r in follow_ups if g["language"] == language]
+        group["by_language"][language] = {
+            **rewrite_figures(subset, traces, detect_language),
+            "fact_coverage": answers["by_language"][language].get("fact_coverage"),
+        }
+    summary["conversations"] = group
     return summary

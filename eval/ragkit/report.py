@@ -48,6 +48,35 @@ SPAN_QUALITY_KEYS = (
 )
 SPAN_BREAKDOWN_KEYS = ("lenient", "false_refusal", "refusal_correct", "answer_language_match")
 """The keys of a question set with gold answer spans (eval/xquad, `ragkit.spans`)."""
+CONVERSATION_KEYS = (
+    "conversations",
+    "turns",
+    "follow_ups",
+    "rewrite_named",
+    "rewrite_language_kept",
+    "rewritten_by_model",
+    "rewritten_from_context",
+    "not_rewritten",
+    "rewrite_s_p50",
+)
+CONVERSATION_ANSWER_KEYS = (
+    "article_hit@3",
+    "passage_hit@3",
+    "fact_coverage",
+    "citation_precision",
+    "citation_source_precision",
+    "abstention_accuracy",
+    "false_abstention_rate",
+    "answer_language_match",
+    "latency_total_p50_s",
+)
+CONVERSATION_LANGUAGE_KEYS = (
+    "follow_ups",
+    "rewrite_named",
+    "rewrite_language_kept",
+    "fact_coverage",
+)
+"""The group `conversations` of a run of conversations (`metrics.compute_conversations`)."""
 
 
 def _fmt(v: Any) -> str:
@@ -136,6 +165,55 @@ def _plots(
     return files
 
 
+def _conversation_section(summaries: Mapping[str, dict[str, Any]]) -> list[str]:
+    """The `conversations` group of the runs that have one, as Markdown lines."""
+    names = [n for n in summaries if "conversations" in summaries[n]]
+    if not names:
+        return []
+    groups = {n: summaries[n]["conversations"] for n in names}
+    parts = [
+        "## Conversations",
+        "",
+        "Each turn asked with the earlier turns as history, as the chat does. A follow-up's "
+        "rewrite *names* what was meant when the question it searched holds every "
+        "`rewrite_terms` group; it *keeps the language* when it is detected in the "
+        "conversation's language. The sections after this one count every turn as one "
+        "question.",
+        "",
+        _table(
+            ["metric", *names], [[k, *(groups[n].get(k) for n in names)] for k in CONVERSATION_KEYS]
+        ),
+        "",
+        "### Answers: follow-up turns and all turns",
+        "",
+    ]
+    header = [f"{n}: {part}" for n in names for part in ("follow-ups", "all turns")]
+    rows = [
+        [
+            k,
+            *(
+                groups[n][part].get(k)
+                for n in names
+                for part in ("follow_up_answers", "all_turn_answers")
+            ),
+        ]
+        for k in CONVERSATION_ANSWER_KEYS
+    ]
+    parts += [_table(["metric", *header], rows), ""]
+    for name in names:
+        by_language = groups[name]["by_language"]
+        rows = [
+            [g, *(by_language[g].get(k) for k in CONVERSATION_LANGUAGE_KEYS)] for g in by_language
+        ]
+        parts += [
+            f"### {name}: follow-ups by language",
+            "",
+            _table(["language", *CONVERSATION_LANGUAGE_KEYS], rows),
+            "",
+        ]
+    return parts
+
+
 def write_report(
     summaries: Mapping[str, dict[str, Any]],
     totals: Mapping[str, list[float]],
@@ -155,15 +233,16 @@ def write_report(
     if command:
         parts += ["Produced by:", "", "```", command, "```", ""]
     parts += list(notes) + ([""] if notes else [])
+    parts += _conversation_section(summaries)
     overall = [
         [k, *(summaries[n]["overall"].get(k) for n in names)]
         for k in ("questions", *quality_keys, *LATENCY_KEYS)
     ]
     parts += ["## Overall", "", _table(["metric", *names], overall), ""]
-    parts += ["![metrics](metrics.png)", "", "## By question language and crossing", ""]
+    parts += ["![metrics](metrics.png)", "", "## By question language, crossing and type", ""]
     for name in names:
         s = summaries[name]
-        groups = {**s["by_language"], **s["by_crossing"]}
+        groups = {**s["by_language"], **s["by_crossing"], **s.get("by_type", {})}
         rows = [[g, *(groups[g].get(k) for k in ("questions", *breakdown_keys))] for g in groups]
         parts += [f"### {name}", "", _table(["group", "questions", *breakdown_keys], rows), ""]
     parts += [
@@ -181,8 +260,9 @@ def write_report(
     report = out / "report.md"
     report.write_text("\n".join(parts), encoding="utf-8")
     compact = {n: summaries[n]["overall"] for n in names}
-    (out / "summary.json").write_text(
-        json.dumps({"command": command, "runs": compact, "full": summaries}, indent=2) + "\n",
-        encoding="utf-8",
-    )
+    written: dict[str, Any] = {"command": command, "runs": compact, "full": summaries}
+    conversations = {n: s["conversations"] for n, s in summaries.items() if "conversations" in s}
+    if conversations:
+        written["conversations"] = conversations
+    (out / "summary.json").write_text(json.dumps(written, indent=2) + "\n", encoding="utf-8")
     return report

@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag import lang, prompts
+from rag import lang, prompts, terms
 from rag.build import IngestReport, Progress, ingest
-from rag.cite import CitationChecker, Verified, quote
+from rag.cite import CitationChecker, Verified, per_article, quote, with_lead
 from rag.config import Settings
-from rag.evidence import Evidence, whole_passages
+from rag.evidence import Evidence, is_broad, whole_passages
 from rag.generate import GenerationStats
 from rag.rewrite import Turn, rewrite
-from rag.schema import Answer, Passage
+from rag.schema import Answer, Passage, Translation
 
 if TYPE_CHECKING:
     from rag.embed import Embedder
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from rag.lock import Lease
     from rag.retrieve import Retriever
     from rag.store import DocumentInfo, Store
+    from rag.translate import Translator
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,7 @@ class Assistant:
         self._store: Store | None = None
         self._retriever: Retriever | None = None
         self._checker: CitationChecker | None = None
+        self._translator: Translator | None = None
 
     # ------------------------------------------------------------ parts, loaded lazily
 
@@ -161,6 +163,26 @@ class Assistant:
             )
         return self._checker
 
+    @property
+    def translator(self) -> Translator:
+        """Quotes in the asker's language, on demand and cached (rag/translate.py); the
+        model and the embedder load only when a translation has to be made."""
+        if self._translator is None:
+            from rag.translate import Translator
+
+            given = self._generator.model_id if self._generator is not None else None
+            self._translator = Translator(
+                self.settings, lambda: self.generator, lambda: self.checker, model_id=given
+            )
+        return self._translator
+
+    def translate(self, text: str, language: str, source: str | None = None) -> Translation:
+        """`text` (a cited quote) in `language`, made by the answer model from the text
+        alone, or read from the cache; `source` is its language if known. Only on demand,
+        never before an answer. Raises TranslationError for an empty or too long text or
+        an unknown language."""
+        return self.translator.translate(text, language, source)
+
     # ------------------------------------------------------------ the index
 
     def ingest(
@@ -198,8 +220,16 @@ class Assistant:
             )
 
     def documents(self) -> dict[str, DocumentInfo]:
-        """The indexed articles by file name."""
-        return self.store.documents()
+        """The indexed articles by file name, each with the other articles of its story."""
+        docs = self.store.documents()
+        stories = self.retriever.stories()
+        return {src: dataclasses.replace(d, story=stories.others(src)) for src, d in docs.items()}
+
+    def story(self, source: str) -> tuple[DocumentInfo, ...]:
+        """The other indexed articles that tell the same story as `source` (rag/stories.py);
+        () for an article alone or not indexed."""
+        docs = self.store.documents()
+        return tuple(docs[s] for s in self.retriever.stories().others(source) if s in docs)
 
     def article_text(self, source: str) -> str:
         """The cleaned text of one indexed article ("" if it is not indexed)."""
@@ -341,11 +371,30 @@ class Assistant:
             timings["retry_s"] = time.perf_counter() - checked
         yield finish(verified, raw)
 
+    def _broad(self, question: str) -> bool:
+        """True when the question is about the articles as a whole and is answered article
+        by article (`broad_questions`; sentence evidence only)."""
+        s = self.settings
+        return s.broad_questions and s.evidence_mode == "sentences" and is_broad(question)
+
+    def naming(self, question: str, limit: int = 200) -> tuple[int, int] | None:
+        """(articles whose text holds every name of the question, indexed articles), or
+        None when the question names nothing or the index is larger than `limit` articles.
+        A literal count, so "only 2 of the 5 articles mention it" is a claim anyone can check."""
+        names = terms.names_in(question)
+        docs = self.documents()
+        if not names or not 1 < len(docs) <= limit:
+            return None
+        holding = sum(not terms.missing_names(names, self.article_text(s)) for s in docs)
+        return holding, len(docs)
+
     def _evidence(self, question: str) -> Evidence:
-        """What the model will read: the packed best sentences, or (evidence_mode
-        `passages`) the top_k whole passages."""
+        """What the model will read: the packed best sentences (a broad question: the best
+        of each article), or (evidence_mode `passages`) the top_k whole passages."""
         if self.settings.evidence_mode == "passages":
             return whole_passages(self.retriever.retrieve(question))
+        if self._broad(question):
+            return self.retriever.broad_evidence(question, self.generator.count_tokens)
         return self.retriever.evidence(question, self.generator.count_tokens)
 
     def verify(self, raw: str, question: str, language: str, evidence: Evidence) -> Verified:
@@ -358,6 +407,8 @@ class Assistant:
             verified = self.checker.check(raw, passages, refusal, question, evidence, language)
         else:
             verified = CitationChecker.unchecked(raw, passages, refusal)
+        if self._broad(question) and evidence.sentences:
+            return self._per_article(verified, evidence, question, language)
         if verified.refused and s.quote_fallback and passages:
             quoted = self._quote(evidence, question, language)
             if quoted is not None:
@@ -379,10 +430,33 @@ class Assistant:
             s.answer_kind_weight,
         )
 
+    def _per_article(
+        self, verified: Verified, evidence: Evidence, question: str, language: str
+    ) -> Verified:
+        """A broad question's answer: a cited point per article (`cite.per_article`), led by
+        how many articles name what it asks about when only some do."""
+        s = self.settings
+        inf = float("inf")
+        verified = per_article(
+            verified,
+            evidence,
+            s.quote_min_similarity if s.quote_fallback else inf,
+            s.quote_min_lexical if s.quote_fallback else inf,
+            language,
+        )
+        named = self.naming(question)
+        if named and not verified.refused and 0 < named[0] < named[1]:
+            verified = with_lead(verified, prompts.only_some(language, *named))
+        return verified
+
     def _quote(self, evidence: Evidence, question: str, language: str) -> Verified | None:
         s = self.settings
         if not s.quote_fallback:
             return None
+        if self._broad(question) and evidence.sentences:
+            refused = Verified(True, prompts.refusal(language), (), (), ())
+            quoted = self._per_article(refused, evidence, question, language)
+            return None if quoted.refused else quoted
         return quote(evidence, question, language, s.quote_min_similarity, s.quote_min_lexical)
 
 

@@ -33,8 +33,9 @@ from rag.answer import (
 )
 from rag.generate import ModelServerError
 from rag.ingest import TOO_LARGE
-from rag.schema import Answer, Passage, passage_rows, result_row
+from rag.schema import Answer, Passage, Translation, passage_rows, result_row
 from rag.store import StoreMismatch
+from rag.translate import TranslationError, target_language
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -42,6 +43,36 @@ if TYPE_CHECKING:
 
 class AskIn(BaseModel):
     question: str = Field(description="The question, in any language the articles speak.")
+
+
+class AskTranslatedIn(AskIn):
+    translate_to: str | None = Field(
+        None,
+        description="Optional ISO 639-1 code (e.g. `en`): each citation whose article is in "
+        "another language also carries its quote translated into it (`translation`), made "
+        "after the answer by the same model, one generation per quote not yet cached.",
+    )
+
+
+class TranslateIn(BaseModel):
+    text: str = Field(description="The text to translate: a citation's `quote`.")
+    language: str = Field(description="ISO 639-1 code to translate into, e.g. `en`.")
+
+
+class TranslationOut(BaseModel):
+    translation: str = Field(description="The text in `language` (machine translated).")
+    original: str = Field(description="The text as it was translated (spaces normalised).")
+    source_language: str = Field(description="ISO 639-1 code of the original (detected).")
+    language: str = Field(description="ISO 639-1 code of the translation.")
+    label: str = Field(
+        description="What to show with it: `Machine translation` (or, for a text already in "
+        "`language`, given back as it is: `Already in English: not translated`)."
+    )
+    warnings: list[str] = Field(
+        description="Each name, number (with its magnitude) or month of the original the "
+        "translation lost or changed, in words; empty when all were kept."
+    )
+    cached: bool = Field(description="True when it came from the cache (no model ran).")
 
 
 class CitationOut(BaseModel):
@@ -53,6 +84,9 @@ class CitationOut(BaseModel):
     quote_start: int = Field(description="Character offset of the quote in the article text.")
     quote_end: int
     support: float = Field(description="Cosine similarity of the quote to the cited sentence.")
+    translation: TranslationOut | None = Field(
+        None, description="The quote in `translate_to` (POST /ask with `translate_to` only)."
+    )
 
 
 class RetrievedOut(BaseModel):
@@ -90,6 +124,11 @@ class ArticleOut(BaseModel):
     title: str
     language: str
     chunks: int
+    story: list[str] = Field(
+        default_factory=list,
+        description="The other indexed articles that tell the same story (e.g. its version "
+        "in another language), by file name.",
+    )
 
 
 class RejectedOut(BaseModel):
@@ -123,6 +162,18 @@ class HealthOut(BaseModel):
     store_backend: str
     llm_backend: str
     model: str
+
+
+def translation_out(t: Translation) -> TranslationOut:
+    return TranslationOut(
+        translation=t.text,
+        original=t.original,
+        source_language=t.source_language,
+        language=t.language,
+        label=t.label,
+        warnings=list(t.warnings),
+        cached=t.cached,
+    )
 
 
 def passage_out(passages: tuple[Passage, ...]) -> list[PassageOut]:
@@ -192,6 +243,7 @@ def create_app(assistant: Assistant) -> "FastAPI":
         return handler
 
     app.add_exception_handler(QuestionError, error(422))  # the message is for the asker
+    app.add_exception_handler(TranslationError, error(422))
     app.add_exception_handler(ModelServerError, error(502))
     # The Chroma server cannot be reached: when connecting, or (httpx's error) later on.
     app.add_exception_handler(ConnectionError, error(503))
@@ -227,16 +279,38 @@ def create_app(assistant: Assistant) -> "FastAPI":
             model = settings.llm_model.name
         return HealthOut(
             status="ok",
-            articles=len(assistant.documents()),
+            articles=len(assistant.store.documents()),  # no grouping: health stays cheap
             store_backend=settings.store_backend,
             llm_backend=settings.llm_backend,
             model=model,
         )
 
     @app.post("/ask", tags=["questions"], responses={422: {"description": "Empty question"}})
-    def ask(body: AskIn) -> AnswerOut:
-        """Answer one question; the answer comes whole, with its checked citations."""
-        return answer_out(assistant.ask(body.question))
+    def ask(body: AskTranslatedIn) -> AnswerOut:
+        """Answer one question; the answer comes whole, with its checked citations (and,
+        with `translate_to`, each quote from an article in another language translated)."""
+        target = target_language(body.translate_to) if body.translate_to else None
+        answer = assistant.ask(body.question)
+        out = answer_out(answer)
+        if target is not None:
+            for c in out.citations:
+                source = answer.passages[c.n - 1].language
+                if source != target:
+                    made = assistant.translate(c.quote, target, source)
+                    c.translation = translation_out(made)
+        return out
+
+    @app.post(
+        "/translate",
+        tags=["questions"],
+        responses={422: {"description": "Empty or too long text, or an unknown language"}},
+    )
+    def translate(body: TranslateIn) -> TranslationOut:
+        """Translate one quote into `language` with the answer model, from the quote alone;
+        cached per (text, language, model), so asking again costs nothing. Labelled a
+        machine translation, with a warning for each name, number or month it lost or
+        changed. Runs one generation at a time with the answers (the model's lock)."""
+        return translation_out(assistant.translate(body.text, body.language))
 
     @app.post(
         "/ask/stream",
@@ -279,10 +353,16 @@ def create_app(assistant: Assistant) -> "FastAPI":
 
     @app.get("/articles", tags=["articles"])
     def list_articles() -> list[ArticleOut]:
-        """The indexed articles, by file name."""
+        """The indexed articles, by file name, each with the others of its story."""
         docs = assistant.documents()
         return [
-            ArticleOut(source=d.source, title=d.title, language=d.language, chunks=d.chunks)
+            ArticleOut(
+                source=d.source,
+                title=d.title,
+                language=d.language,
+                chunks=d.chunks,
+                story=list(d.story),
+            )
             for d in sorted(docs.values(), key=lambda d: d.source)
         ]
 

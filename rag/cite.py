@@ -31,6 +31,7 @@ and literally consistent in names and numbers, not entailment; the thresholds ar
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,11 +43,26 @@ from rag.chunk import Span, split_sentences
 from rag.embed import Embedder
 from rag.evidence import Candidate, Evidence, answer_kind, holds_kind
 from rag.injection import LeakDetector, echoed_words, instruction_spans, urls_in
-from rag.prompts import MODEL_REFUSAL_PATTERNS, NOT_FOUND, SYSTEM_PROMPT, quote_lead
+from rag.prompts import (
+    MODEL_REFUSAL_PATTERNS,
+    NOT_FOUND,
+    SYSTEM_PROMPT,
+    article_quote_lead,
+    quote_lead,
+)
 from rag.schema import Citation, Passage, Sentence
 from rag.terms import numbers_in
 
-__all__ = ["CitationChecker", "Verified", "numbers_in", "parse_answer", "quote", "render"]
+__all__ = [
+    "CitationChecker",
+    "Verified",
+    "numbers_in",
+    "parse_answer",
+    "per_article",
+    "quote",
+    "render",
+    "with_lead",
+]
 
 _MARKER = re.compile(r"\s*(?:\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+")
 _NUMBERS_IN_MARKER = re.compile(r"\d+")
@@ -489,6 +505,55 @@ def quote(
                     False, render([sentence]), (sentence,), (citation,), ("quoted the evidence",)
                 )
     return None
+
+
+def per_article(
+    verified: Verified,
+    evidence: Evidence,
+    min_similarity: float,
+    min_lexical: float,
+    language: str,
+) -> Verified:
+    """The answer to a broad question, one point per article, in article order.
+
+    The model's checked sentences are ordered by the passage (article) they cite, and an
+    article of the evidence that no kept sentence cites, but whose sentence clearly
+    addresses the question (as `quote` judges it, or holding every one of the question's
+    key words: "which articles mention X" asks for just that), is quoted. Nothing left:
+    the refusal.
+    """
+    passages = evidence.passages
+    kept = [] if verified.refused else list(verified.sentences)
+    citations = [] if verified.refused else list(verified.citations)
+    cited = {passages[n - 1].source for s in kept for n in s.citations}
+    quoted = 0
+    for n, group in enumerate(evidence.sentences, 1):
+        p = passages[n - 1]
+        if p.source in cited or not group:
+            continue
+        cand = group[-1]  # the article's best sentence; a neighbour it needs comes first
+        holds_all = cand.lexical >= 0.999
+        if not holds_all and (cand.similarity < min_similarity or cand.lexical < min_lexical):
+            continue
+        text = article_quote_lead(language).format(quote=cand.text)
+        kept.append(Sentence(text, (n,), supported=True, quoted=True))
+        citations.append(
+            Citation(n, p.source, p.title, p.chunk_id, cand.text, cand.start, cand.end, 1.0)
+        )
+        cited.add(p.source)
+        quoted += 1
+    if not kept:
+        return verified
+    kept.sort(key=lambda s: min(s.citations, default=len(passages) + 1))
+    changes = verified.changes + ((f"quoted {quoted} article(s)",) if quoted else ())
+    return Verified(False, render(kept), tuple(kept), tuple(citations), changes)
+
+
+def with_lead(verified: Verified, lead: str) -> Verified:
+    """`verified` with an uncited first sentence of the product's own (e.g. "only 2 of
+    the 5 articles mention it")."""
+    sentences = (Sentence(lead, (), supported=True), *verified.sentences)
+    return dataclasses.replace(verified, text=render(sentences), sentences=sentences)
 
 
 def render(sentences: Sequence[Sentence]) -> str:

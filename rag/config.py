@@ -181,9 +181,19 @@ class Settings(BaseSettings):
     )
     dedupe_similarity: float = Field(
         0.8,
-        description="Two retrieved passages whose embeddings are closer than this are the "
-        "same text (e.g. one story in two languages: 0.80-0.90 on the bundled corpus, while "
-        "distinct passages stay under 0.67); only the better one is kept.",
+        description="Two retrieved passages of one story (story_similarity) whose embeddings "
+        "are closer than this are the same text in two languages (0.80-0.90 on the bundled "
+        "corpus, while distinct passages stay under 0.67); only the better one is kept.",
+    )
+    story_similarity: float = Field(
+        0.8,
+        description="Two articles whose vectors (the normalised mean of their chunk vectors) "
+        "are at least this similar (cosine) tell the same story, e.g. one story in two "
+        "languages, and are grouped (rag/stories.py): the chat and the API list each "
+        "article's twins, and retrieval drops a passage closer than dedupe_similarity to a "
+        "chosen one of the same story. Measured (`python eval/bench_stories.py`): the "
+        "bundled Spanish/French story (000/001) 0.894; the highest other pair 0.723 on the "
+        "bundled corpus and 0.418 among the 20 XQuAD articles.",
     )
     evidence_mode: Literal["sentences", "passages"] = Field(
         "sentences",
@@ -201,6 +211,25 @@ class Settings(BaseSettings):
         6,
         description="How many candidate passages (chunks) have their sentences ranked for "
         "the evidence.",
+    )
+    broad_questions: bool = Field(
+        True,
+        description='A question about the articles as a whole ("which articles mention X", '
+        '"what do the articles say about Y") is answered article by article: the best '
+        "sentence of each article that addresses it, one short cited point per article.",
+    )
+    broad_articles: int = Field(
+        8, description="How many articles a broad question's evidence draws on, at most."
+    )
+    broad_passages_per_article: int = Field(
+        2,
+        description="How many candidate passages (chunks) of each article have their "
+        "sentences ranked for a broad question.",
+    )
+    broad_evidence_tokens: int = Field(
+        300,
+        description="Token budget for a broad question's evidence (one sentence, with the "
+        "one before it if it needs it, per article).",
     )
     lexical_weight: float = Field(
         0.25,
@@ -269,6 +298,11 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(
         1000, description="Longer questions are trimmed to this many characters, with a notice."
+    )
+    max_translation_chars: int = Field(
+        1000,
+        description="Longest text the chat's Show in English and `POST /translate` "
+        "translate at once (a quote is one sentence); longer is refused with a message.",
     )
 
     host: str = Field(

@@ -112,6 +112,36 @@ def holds_kind(kind: str | None, sentence: str, question: str) -> bool:
     return False
 
 
+COLLECTION_WORDS = frozenset(str.split("articles articulos artigos artikeln"))
+"""The plural of "article" (folded) in English/French, Spanish, Portuguese and German: a
+question that names the articles as a whole asks about all of them."""
+
+COLLECTION_PHRASES = (
+    "each article",
+    "every article",
+    "cada articulo",
+    "chaque article",
+    "cada artigo",
+    "die artikel",
+    "welche artikel",
+    "jeder artikel",
+    "jedem artikel",
+)
+"""Phrases (folded) that point at the articles one by one, where the plural is ambiguous
+(German "Artikel") or absent ("each article")."""
+
+
+def is_broad(question: str) -> bool:
+    """True when the question asks about the articles as a whole ("which articles mention
+    X", "what do the articles say about Y", "do the articles agree on Z"), in five languages:
+    such a question is answered article by article, not from the few best sentences."""
+    tokens = terms.words(question)
+    if COLLECTION_WORDS & set(tokens):
+        return True
+    text = " " + " ".join(tokens) + " "
+    return any(f" {p} " in text for p in COLLECTION_PHRASES)
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One sentence of a candidate passage, scored for the question."""
@@ -351,6 +381,51 @@ def pack(
             kept[(c.source, c.ord)] = c
         used += cost
     return _group(kept, ranked)
+
+
+def per_article(
+    ranked: Sequence[Candidate],
+    articles: dict[str, ArticleSentences],
+    min_score: float,
+    budget: int,
+    count_tokens: Callable[[str], int],
+    dedupe_similarity: float,
+    same_story: Callable[[str, str], bool] | None = None,
+) -> Evidence:
+    """For a broad question: the best sentence of each article that addresses it (scoring
+    at least `min_score`), with the sentence before it when it needs it, as one passage per
+    article, in article order (by file name), to `budget` tokens (best articles first).
+
+    An article of the same story as a kept one (`same_story`: rag/stories.py), or whose
+    best sentence is the same sentence as a kept one's in another language, is left out:
+    each story is told once."""
+    best: dict[str, Candidate] = {}
+    for cand in ranked:
+        if cand.score >= min_score and cand.source not in best:
+            best[cand.source] = cand
+    by_key = {(c.source, c.ord): c for c in ranked}
+    units: dict[str, list[Candidate]] = {}
+    used = 0
+    for cand in sorted(best.values(), key=lambda c: -c.score):
+        if any(
+            float(cand.vector @ unit[-1].vector) > dedupe_similarity
+            or (same_story is not None and same_story(cand.source, source))
+            for source, unit in units.items()
+        ):
+            continue
+        unit = [cand]
+        if needs_previous(cand.text) and cand.ord > 0:
+            unit.insert(0, by_key.get((cand.source, cand.ord - 1)) or _neighbour(articles, cand))
+        cost = sum(count_tokens(c.text) + 1 for c in unit)
+        if units and used + cost > budget:
+            continue
+        units[cand.source] = unit
+        used += cost
+    order = sorted(units)
+    passages = tuple(_passage(units[source]) for source in order)
+    groups = tuple(tuple(units[source]) for source in order)
+    relevance = max((c.score for c in best.values()), default=0.0)
+    return Evidence(passages, groups, tuple(ranked), relevance)
 
 
 def _neighbour(articles: dict[str, ArticleSentences], cand: Candidate) -> Candidate:

@@ -19,8 +19,9 @@ import numpy as np
 
 from rag.config import Settings
 from rag.embed import Embedder
-from rag.evidence import ArticleSentences, Evidence, pack, rank, split_passage
+from rag.evidence import ArticleSentences, Evidence, pack, per_article, rank, split_passage
 from rag.schema import Passage
+from rag.stories import Stories, article_vectors, group
 from rag.terms import STOPWORDS, fold
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class Retriever:
         self.settings = settings
         self._bm25: BM25Index | None = None
         self._bm25_version: object = None
+        self._stories: tuple[object, Stories] | None = None
 
     def bm25(self) -> BM25Index:
         """The BM25 index, rebuilt if the store changed since it was built."""
@@ -96,6 +98,17 @@ class Retriever:
             self._bm25 = BM25Index(ids, texts)
             self._bm25_version = version
         return self._bm25
+
+    def stories(self) -> Stories:
+        """Which indexed articles tell the same story (rag/stories.py), grouped again from
+        the stored chunk vectors whenever the committed articles change (here or in
+        another process: a removed or re-ingested article changes its group)."""
+        docs = self.store.documents()
+        key = (self.store.version(), sorted((d.source, d.content_hash) for d in docs.values()))
+        if self._stories is None or self._stories[0] != key:
+            vectors = article_vectors(self.store.chunk_vectors())
+            self._stories = (key, group(vectors, self.settings.story_similarity))
+        return self._stories[1]
 
     def retrieve(self, question: str, top_k: int | None = None) -> list[Passage]:
         """The `top_k` best distinct passages (whole chunks) for a question."""
@@ -152,22 +165,70 @@ class Retriever:
         """Sentences of an article embedded as at ingest (document prompt, its title)."""
         return self.embedder.embed_documents(texts, title=title)
 
+    def broad_evidence(
+        self, question: str, count_tokens: Callable[[str], int], budget: int | None = None
+    ) -> Evidence:
+        """For a question about the articles as a whole: the best sentence of each article
+        that addresses it, one passage per article in article order (`evidence.per_article`).
+
+        The candidates come from dense and keyword search together, whatever the retrieval
+        mode: "which articles mention Microsoft" is answered by the name as written, in
+        every article that has it, as much as by meaning."""
+        s = self.settings
+        query_vector = self.embedder.embed_query(question)
+        passages = self.candidates(question, query_vector, s.candidates, mode="hybrid")
+        per_source: dict[str, int] = {}
+        chosen: list[Passage] = []
+        for p in passages:
+            seen = per_source.get(p.source, 0)
+            if seen >= s.broad_passages_per_article or (
+                not seen and len(per_source) >= s.broad_articles
+            ):
+                continue
+            per_source[p.source] = seen + 1
+            chosen.append(p)
+        articles = self.article_sentences(chosen)
+        ranked = rank(
+            question,
+            query_vector,
+            chosen,
+            articles,
+            s.lexical_weight,
+            s.passage_weight,
+            s.answer_kind_weight,
+        )
+        return per_article(
+            ranked,
+            articles,
+            s.min_relevance,
+            budget or s.broad_evidence_tokens,
+            count_tokens,
+            s.sentence_dedupe_similarity,
+            self.stories().together,
+        )
+
     def candidates(
-        self, question: str, query_vector: np.ndarray, top_k: int | None = None
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        top_k: int | None = None,
+        mode: str | None = None,
     ) -> list[Passage]:
-        """The `top_k` best distinct passages for a question already embedded."""
+        """The `top_k` best distinct passages for a question already embedded (by the
+        retrieval mode of the settings, or `mode`)."""
         s = self.settings
         top_k = top_k or s.top_k
+        mode = mode or s.retrieval_mode
         rankings: list[list[str]] = []
         weights: list[float] = []
-        if s.retrieval_mode in ("hybrid", "dense"):
+        if mode in ("hybrid", "dense"):
             rankings.append([cid for cid, _ in self.store.query(query_vector, s.candidates)])
             weights.append(1.0)
-        if s.retrieval_mode in ("hybrid", "bm25"):
+        if mode in ("hybrid", "bm25"):
             hits = self.bm25().search(question, s.candidates)
             floor = hits[0][1] * s.bm25_min_ratio if hits else 0.0
             rankings.append([cid for cid, score in hits if score >= floor])
-            weights.append(s.bm25_weight if s.retrieval_mode == "hybrid" else 1.0)
+            weights.append(s.bm25_weight if mode == "hybrid" else 1.0)
         fused = reciprocal_rank_fusion(rankings, s.rrf_k, weights)
         if not fused:
             return []
@@ -181,6 +242,10 @@ class Retriever:
         query_vector: np.ndarray,
         top_k: int,
     ) -> list[Passage]:
+        """The best `top_k` passages, leaving out a passage that is the twin of one chosen
+        before it: from another article of the same story (rag/stories.py) and closer to
+        it than `dedupe_similarity` (the same paragraph in another language)."""
+        stories = self.stories()
         chosen: list[Passage] = []
         chosen_vectors: list[np.ndarray] = []
         for cid, score in fused:
@@ -188,7 +253,11 @@ class Retriever:
             if chunk is None:
                 continue
             vector = chunk.vector
-            if any(float(vector @ v) > self.settings.dedupe_similarity for v in chosen_vectors):
+            if any(
+                stories.together(chunk.source, p.source)
+                and float(vector @ v) > self.settings.dedupe_similarity
+                for p, v in zip(chosen, chosen_vectors, strict=True)
+            ):
                 continue
             chosen.append(
                 Passage(

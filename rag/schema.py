@@ -115,6 +115,32 @@ class Answer:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Translation:
+    """A quoted sentence put into the asker's language on demand (rag/translate.py)."""
+
+    original: str
+    """The text as given (a citation's quote, in the article's language)."""
+    text: str
+    """The translation ("" if the model gave none: see `warnings`)."""
+    source_language: str
+    """ISO 639-1 code of the original (the article's, or detected)."""
+    language: str
+    """ISO 639-1 code the text was translated into."""
+    warnings: tuple[str, ...] = ()
+    """A name, number or date of the original the translation lost or changed, in words."""
+    cached: bool = False
+    """True when it came from the cache: no model ran for it."""
+    label: str = "Machine translation"
+    """What the reader is told it is, shown with it."""
+    model: str = ""
+    """The model that made it (part of the cache key)."""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    """How long the model took when it was made (not when it was read from the cache)."""
+
+
 # ---------------------------------------------------------------- the eval contract
 # An answer as the JSON row other tools read: the API, `rag ask --json` and the eval
 # runner all write it.

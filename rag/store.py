@@ -88,6 +88,9 @@ class DocumentInfo:
     sentences: int = -1
     """Sentences stored for it; -1 for an article indexed before sentences were stored
     (the next ingest adds them)."""
+    story: tuple[str, ...] = ()
+    """The other indexed articles that tell the same story (file names, sorted; see
+    rag/stories.py). Filled in by `Assistant.documents()`; the store lists it empty."""
 
 
 @dataclass(frozen=True)
@@ -499,6 +502,25 @@ class Store:
     def documents(self) -> dict[str, DocumentInfo]:
         """The indexed (committed) articles by source file name."""
         return self._committed()
+
+    def chunk_vectors(self) -> dict[str, np.ndarray]:
+        """The unit vectors of every committed article's visible chunks, by source (one row
+        per chunk, in article order): what rag/stories.py groups articles by."""
+        committed = self._committed()
+        got: Any = self._collection.get(include=["metadatas", "embeddings"])
+        embeddings = got["embeddings"] if got["embeddings"] is not None else []
+        rows: dict[str, list[tuple[int, np.ndarray]]] = {}
+        for meta, vec in zip(got["metadatas"] or [], embeddings, strict=True):
+            if _visible(meta, committed):
+                start = int(meta.get("start", 0))
+                rows.setdefault(str(meta["source"]), []).append((start, np.asarray(vec)))
+        out: dict[str, np.ndarray] = {}
+        for src, found in rows.items():
+            found.sort(key=lambda r: r[0])
+            matrix = np.asarray([v for _, v in found], np.float32)
+            norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+            out[src] = matrix / np.maximum(norms, 1e-12)
+        return out
 
     def all_texts(self) -> tuple[list[str], list[str]]:
         """Ids and texts of every visible chunk (to build the keyword index)."""

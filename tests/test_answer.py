@@ -171,6 +171,27 @@ def test_a_failed_answer_falls_back_to_a_clear_evidence_quote(assistant: Assista
     assert assistant.article_text(c.source)[c.quote_start : c.quote_end] == c.quote
 
 
+def test_a_broad_question_gets_a_cited_point_per_article(assistant: Assistant) -> None:
+    fake(assistant).reply = "NOT_FOUND"  # even when the model fails, each article is quoted
+    answer = assistant.ask("Which articles mention DeepSeek?")
+    assert not answer.refused
+    cited = [c.source for c in answer.citations]
+    assert len(set(cited)) >= 2
+    assert cited == sorted(cited)  # in article order
+    assert answer.text.startswith(f"Only {len(set(cited))} of the 5 articles mention it.")
+    # the model read one passage per article
+    passages = fake(assistant).calls[-1][1]["content"].count("<passage ")
+    assert passages == len({p.source for p in answer.passages}) == len(answer.passages)
+    for c in answer.citations:
+        assert assistant.article_text(c.source)[c.quote_start : c.quote_end] == c.quote
+
+
+def test_a_broad_question_nothing_speaks_to_is_refused(assistant: Assistant) -> None:
+    fake(assistant).reply = "NOT_FOUND"
+    answer = assistant.ask("What do the articles say about the price of coffee in Brazil?")
+    assert answer.refused
+
+
 def test_real_absence_is_still_refused(assistant: Assistant) -> None:
     fake(assistant).reply = "NOT_FOUND"
     answer = assistant.ask("How many employees does Meta have in Brazil?")

@@ -111,12 +111,60 @@ def test_sources_come_first_then_a_cited_answer_whose_quote_is_one_click_away(pa
     assert card.locator(".article mark").first.is_visible(), "the quote, inside the article"
 
 
+def test_a_card_in_another_language_shows_its_quote_in_english_on_demand(page: Any) -> None:
+    """After the English answer above: a Spanish or French card's "Show in English"."""
+    assert page.locator("#sources .translation").count() == 0, "nothing translated unasked"
+    button = page.locator("#sources details[open] button.translate").first
+    assert button.inner_text() == "Show in English"
+    card = page.locator(f"#{button.get_attribute('data-card')}")
+    original = card.locator("blockquote").first.inner_text()
+    button.click()
+    shown = card.locator(".translation")
+    shown.wait_for(state="visible", timeout=ANSWER_TIMEOUT_MS)
+    assert "Machine translation" in shown.locator(".label").inner_text()
+    assert len(shown.locator("blockquote").inner_text().strip()) > 10
+    assert lang.detect(shown.locator("blockquote").inner_text()) == "en"
+    assert card.locator("blockquote").first.inner_text() == original, "the original stays"
+    assert card.locator("button.translate").count() == 0
+    card.scroll_into_view_if_needed()
+    shown.scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "chat-translated.png"))  # the README's second picture
+
+
 def test_a_spanish_question_is_answered_in_spanish(page: Any) -> None:
     clear(page)
     answer = ask(page, "¿Por qué Meta liberó el código de Llama?")
     text = answer.inner_text()
     assert lang.detect(text) == "es", text
     page.screenshot(path=str(ARTIFACTS / "chat-es.png"))
+
+
+def test_a_card_of_a_story_told_twice_says_where_else_it_was_reported(page: Any) -> None:
+    """000 (Spanish) and 001 (French) are one story: a card of either names the other."""
+    clear(page)
+    ask(page, "Who did Mark Zuckerberg hire to co-lead Meta Superintelligence Labs?")
+    cards = page.locator("#sources .source", has_text="000_58cfdf2857a910d3.txt").or_(
+        page.locator("#sources .source", has_text="001_fb4bc891a711a523.txt")
+    )
+    assert cards.count() > 0, page.inner_text("#sources")
+    line = cards.first.locator(".also-reported").first
+    text = line.inner_text()
+    assert "Also reported in" in text, text
+    assert "French" in text or "Spanish" in text, text
+    line.locator("summary").click()
+    assert len(line.inner_text()) > len(text) + 200, "the other article opens"
+
+
+def test_a_broad_question_gets_citations_to_several_articles(page: Any) -> None:
+    clear(page)
+    answer = ask(page, "Which articles mention Microsoft, and in what context?")
+    targets = {a.get_attribute("href") for a in answer.locator("a.cite").all()}
+    sources = set()
+    for target in targets:
+        card = page.locator(f"#sources {target}")
+        sources.add(card.locator("small").first.inner_text().split(" · ")[0])
+    assert len(sources) > 1, (answer.inner_text(), sources)
+    page.screenshot(path=str(ARTIFACTS / "chat-broad.png"))
 
 
 def test_an_uploaded_article_is_searchable_at_once(page: Any, tmp_path: Path) -> None:

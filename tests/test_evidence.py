@@ -10,7 +10,7 @@ import pytest
 
 from rag.answer import Assistant
 from rag.config import Settings
-from rag.evidence import key_terms, lexical_agreement, needs_previous
+from rag.evidence import is_broad, key_terms, lexical_agreement, needs_previous
 from rag.prompts import build_messages
 
 from .conftest import copy_corpus
@@ -134,3 +134,35 @@ def test_lexical_agreement_rewards_names_and_numbers() -> None:
     assert lexical_agreement(weights, "En 2023 Meta lanzó Llama 3.") > lexical_agreement(
         weights, "La empresa gastó mucho dinero."
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "broad"),
+    [
+        ("Which articles mention Microsoft, and in what context?", True),
+        ("Do the articles agree on whether Meta will keep releasing open models?", True),
+        ("¿Qué dicen los artículos sobre Llama?", True),
+        ("Que disent les articles sur Meta ?", True),
+        ("Quais artigos mencionam o Llama?", True),
+        ("Was sagen die Artikel über Meta?", True),
+        ("What does each article say about open source?", True),
+        ("Why did Meta open-source Llama?", False),
+        ("According to Yann LeCun, what is the correct reading of DeepSeek's success?", False),
+        ("When did the UK formally subscribe to the Agreement on Social Policy?", False),
+        ("Was sagt der Artikel über Meta?", False),
+    ],
+)
+def test_questions_about_the_articles_as_a_whole_are_told_apart(question: str, broad: bool) -> None:
+    assert is_broad(question) is broad
+
+
+def test_broad_evidence_is_one_passage_per_article_in_article_order(
+    corpus_assistant: Assistant,
+) -> None:
+    evidence = corpus_assistant.retriever.broad_evidence("Which articles mention DeepSeek?", words)
+    sources = [p.source for p in evidence.passages]
+    assert sources == sorted(set(sources))
+    assert {"002_e09d9c4875df88f1.txt", "004_ecf98a8ca6297839.txt"} <= set(sources)
+    assert sum(words(p.text) for p in evidence.passages) <= 300 + 40
+    for p in evidence.passages:
+        assert corpus_assistant.article_text(p.source)[p.start : p.end] == p.text

@@ -10,7 +10,9 @@ from rag.build import IngestReport
 from rag.config import PROJECT_ROOT
 from rag.ingest import Rejected
 from rag.schema import Answer, Citation, Passage, Sentence
+from rag.store import DocumentInfo
 from ui.render import (
+    also_reported,
     current_sources,
     render_answer,
     render_passages,
@@ -79,6 +81,23 @@ def test_a_card_opens_the_whole_article_with_passage_and_quote_marked() -> None:
     assert "Meta &amp; friends." in full
     assert f"<mark>{QUOTE}</mark>" in full
     assert "<span class='in-passage'> Critics objected.</span>" in full
+
+
+def test_a_card_of_a_story_told_twice_says_where_else_it_was_reported() -> None:
+    twin = DocumentInfo("meta-fr.txt", "Meta & Llama, en français", "fr", "h", 3)
+    texts = {"meta-fr.txt": "Meta a partagé <Llama>.", "meta.txt": ARTICLE}
+    shown = render_passages(
+        [PASSAGE], article_text=texts.__getitem__, story=lambda s: [twin] if s == "meta.txt" else []
+    )
+    line = shown.split('class="also-reported"')[1]
+    assert "Also reported in French: <i>Meta &amp; Llama, en français</i>" in line
+    assert "(meta-fr.txt)" in line
+    assert "<div class='article'>Meta a partagé &lt;Llama&gt;.</div></details>" in line, (
+        "it opens the other article's text"
+    )
+    assert "also-reported" not in render_passages([PASSAGE], story=lambda s: [])
+    plain = also_reported([twin])  # no way to read it: the line alone
+    assert plain.startswith('<div class="also-reported">Also reported in French')
 
 
 def test_cards_without_an_answer_mark_nothing() -> None:

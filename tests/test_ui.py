@@ -132,7 +132,7 @@ def test_uploaded_articles_are_indexed_reported_listed_and_removable(
     assert (settings.uploads() / "robots.txt").exists(), "uploads are kept with the index"
 
     rows = article_rows(assistant)
-    assert rows == [["robots.txt", "Robots learn to sort recycling", "English", 1]]
+    assert rows == [["robots.txt", "Robots learn to sort recycling", "English", 1, ""]]
     answer = assistant.ask("How many items a minute does the robot sort?")
     assert answer.passages[0].source == "robots.txt", "searchable at once"
 

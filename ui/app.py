@@ -14,9 +14,12 @@ serves no folder of ours, and runs one answer at a time (others are told they wa
 from __future__ import annotations
 
 import html
+import json
 import logging
+import re
 import shutil
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,15 +31,21 @@ from rag.build import IngestReport
 from rag.ingest import SUFFIXES, discover
 from rag.lock import IndexBusy
 from rag.rewrite import Turn
+from rag.translate import TranslationError
 from ui.render import (
     CITE_JS,
     CSS,
+    TRANSLATE_PATCH_JS,
+    TRANSLATE_REQUEST_JS,
     TurnRecord,
     current_sources,
     render_answer,
     render_passages,
     render_sources,
+    render_translation,
     report_text,
+    translate_button,
+    with_translation,
 )
 
 if TYPE_CHECKING:
@@ -119,7 +128,9 @@ def respond(
                 yield show(header + f"_{html.escape(event.notice, quote=False)}_\n\n" + THINKING)
             elif isinstance(event, Done):
                 answer = event.answer
-                cards = render_passages(answer.passages, answer, turn, assistant.article_text)
+                cards = render_passages(
+                    answer.passages, answer, turn, assistant.article_text, assistant.story
+                )
                 record = {
                     "n": turn,
                     "asked": message,
@@ -139,16 +150,78 @@ def respond(
         lock.release()
 
 
+# ---------------------------------------------------------------- a card in the asker's language
+
+_CARD_ID = re.compile(r"s\d+-\d+")
+
+
+def translate_card(
+    assistant: Assistant,
+    request: str,
+    turns: list[TurnRecord],
+    answering: threading.Lock | None = None,
+) -> Iterator[str]:
+    """A card's "Show in English": yields the card's new HTML as JSON ({card, html}) for the
+    page to put in place of its button: a busy note while the model answers someone else,
+    then the translation under the original. A cached translation waits for nothing; a new
+    one takes the model's turn like an answer (`answering`, BUSY / TOO_BUSY). The
+    translation is kept in the turn's sources, so it stays when the panel is drawn again."""
+    try:
+        asked = json.loads(request or "{}")
+        card, text, source, target = (
+            str(asked.get(k) or "") for k in ("card", "text", "source", "language")
+        )
+    except (ValueError, AttributeError):
+        return
+    if not _CARD_ID.fullmatch(card):
+        return
+
+    def reply(piece: str) -> str:  # "at": a repeated reply is still a change for the page
+        return json.dumps({"card": card, "html": piece, "at": time.time()})
+
+    lock = answering or threading.Lock()
+    try:
+        made = assistant.translator.cached(text, target, source or None)
+        if made is None:
+            if not lock.acquire(blocking=False):
+                yield reply(translate_button(card, text, source, target, prompts.BUSY, True))
+                if not lock.acquire(timeout=BUSY_WAIT_S):
+                    yield reply(translate_button(card, text, source, target, prompts.TOO_BUSY))
+                    return
+            try:
+                made = assistant.translate(text, target, source or None)
+            finally:
+                lock.release()
+    except TranslationError as e:
+        yield reply(f"<small>{html.escape(str(e))}</small>")
+        return
+    except Exception as e:  # shown in the card, not as a bare "Error" toast
+        log.exception("translating %r failed", text)
+        failed = f"{prompts.FAILED}: {e}"
+        yield reply(translate_button(card, text, source, target, failed))
+        return
+    block = render_translation(made, card)
+    for record in turns or []:
+        record["sources"] = with_translation(record["sources"], card, block)
+    yield reply(block)
+
+
 # ---------------------------------------------------------------- the articles tab
 
 
 def article_rows(assistant: Assistant) -> list[list[Any]]:
-    """The indexed articles as table rows: file, title, language, chunks."""
+    """The indexed articles as table rows: file, title, language, chunks, and the other
+    articles of its story ("also: 001_....txt", or "")."""
     docs = assistant.documents()
     return [
-        [d.source, d.title, lang.name(d.language), d.chunks]
+        [d.source, d.title, lang.name(d.language), d.chunks, story_cell(d.story)]
         for d in sorted(docs.values(), key=lambda d: d.source)
     ]
+
+
+def story_cell(others: Sequence[str]) -> str:
+    """The Story column of the article list: the other articles of the same story."""
+    return f"also: {', '.join(others)}" if others else ""
 
 
 def add_articles(
@@ -226,6 +299,10 @@ def build_demo(assistant: Assistant) -> gr.Blocks:
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(render_sources([]), elem_id="sources", max_height=760)
+                # What a card's "Show in English" asks, and what comes back (ui/render.py JS)
+                wanted = gr.Textbox(visible="hidden", elem_id="translate-request")
+                shown = gr.Textbox(visible="hidden", elem_id="translate-reply")
+                run_translation = gr.Button(visible="hidden", elem_id="translate-run")
         with gr.Tab("Articles"):
             upload = gr.File(
                 label="Add articles (.txt, .md, .html)",
@@ -237,7 +314,7 @@ def build_demo(assistant: Assistant) -> gr.Blocks:
             status = gr.Markdown(elem_id="ingest-report")
             table = gr.Dataframe(
                 value=None,
-                headers=["File", "Title", "Language", "Chunks"],
+                headers=["File", "Title", "Language", "Chunks", "Story"],
                 interactive=False,
                 label="Indexed articles",
                 elem_id="articles",
@@ -278,6 +355,15 @@ def build_demo(assistant: Assistant) -> gr.Blocks:
             turn, [box, chatbot, turns], outputs, **private
         )
         chatbot.retry(retry, [chatbot, turns], outputs, **private)
+
+        def translation(request: str, kept: list[TurnRecord]) -> Iterator[str]:
+            yield from translate_card(assistant, request, kept or [], answering)
+
+        run_translation.click(
+            translation, [wanted, turns], shown, js=TRANSLATE_REQUEST_JS, show_progress="hidden",
+            api_visibility="private", concurrency_limit=WAITING_TURNS,
+        )  # fmt: skip
+        shown.change(None, shown, None, js=TRANSLATE_PATCH_JS, api_visibility="private")
 
         def reset() -> tuple[Any, ...]:
             return [], "", render_sources([]), []

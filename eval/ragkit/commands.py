@@ -10,6 +10,7 @@ their errors into messages the same way.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -54,7 +55,7 @@ def register(sub: Subcommands[argparse.ArgumentParser]) -> None:
         "--corpus",
         metavar="DIR",
         help="answer over these articles, indexed first into an index of their own "
-        "(index/eval-<folder>/), not over the configured index",
+        "(index/eval-<folder>-<hash of its path>/), not over the configured index",
     )
     p.add_argument(
         "--set",
@@ -99,7 +100,9 @@ def eval_settings(args: argparse.Namespace, settings: Settings) -> Settings:
         changes[field.strip()] = value.strip()
     if getattr(args, "corpus", None):
         folder = Path(args.corpus).resolve()
-        changes["index_dir"] = settings.path(settings.index_dir) / f"eval-{folder.name}"
+        # one index per folder: corpus/ and eval/xquad/corpus/ share a name, not articles
+        tag = hashlib.sha256(str(folder).encode()).hexdigest()[:8]
+        changes["index_dir"] = settings.path(settings.index_dir) / f"eval-{folder.name}-{tag}"
     if args.llm:
         from rag.fetch import MODELS
 

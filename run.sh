@@ -20,7 +20,7 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 # Python keeps the bytecode of what it imports (in __pycache__/, git-ignored). Where the
 # environment forbids that, every process compiles torch, transformers and the rest from
-# source again: `rag ask` took 18.8 s instead of 9.9 s, and the suite starts ~100 of them.
+# source again: `rag ask` took 18.8 s instead of 9.9 s, and the suite starts dozens of them.
 unset PYTHONDONTWRITEBYTECODE
 
 # llama.cpp as the product uses it: portable x86-64 (AVX2, FMA, F16C; a -march=native build

@@ -24,7 +24,7 @@ answer with these very sentences without embedding them again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -371,9 +371,7 @@ def pack(
             if other.source != cand.source
         ):
             continue  # the same sentence in another article (one story, two languages)
-        unit = [cand]
-        if needs_previous(cand.text) and cand.ord > 0 and (cand.source, cand.ord - 1) not in kept:
-            unit.insert(0, by_key.get((cand.source, cand.ord - 1)) or _neighbour(articles, cand))
+        unit = _with_previous(cand, by_key, articles, kept)
         cost = sum(count_tokens(c.text) + 1 for c in unit)
         if kept and used + cost > budget:
             continue
@@ -413,9 +411,7 @@ def per_article(
             for source, unit in units.items()
         ):
             continue
-        unit = [cand]
-        if needs_previous(cand.text) and cand.ord > 0:
-            unit.insert(0, by_key.get((cand.source, cand.ord - 1)) or _neighbour(articles, cand))
+        unit = _with_previous(cand, by_key, articles)
         cost = sum(count_tokens(c.text) + 1 for c in unit)
         if units and used + cost > budget:
             continue
@@ -426,6 +422,19 @@ def per_article(
     groups = tuple(tuple(units[source]) for source in order)
     relevance = max((c.score for c in best.values()), default=0.0)
     return Evidence(passages, groups, tuple(ranked), relevance)
+
+
+def _with_previous(
+    cand: Candidate,
+    by_key: dict[tuple[str, int], Candidate],
+    articles: dict[str, ArticleSentences],
+    kept: Container[tuple[str, int]] = (),
+) -> list[Candidate]:
+    """`cand`, after the sentence before it when it opens with a pronoun or connective
+    and that sentence is not among `kept` already."""
+    if needs_previous(cand.text) and cand.ord > 0 and (cand.source, cand.ord - 1) not in kept:
+        return [by_key.get((cand.source, cand.ord - 1)) or _neighbour(articles, cand), cand]
+    return [cand]
 
 
 def _neighbour(articles: dict[str, ArticleSentences], cand: Candidate) -> Candidate:

@@ -19,7 +19,15 @@ import numpy as np
 
 from rag.config import Settings
 from rag.embed import Embedder
-from rag.evidence import ArticleSentences, Evidence, pack, per_article, rank, split_passage
+from rag.evidence import (
+    ArticleSentences,
+    Candidate,
+    Evidence,
+    pack,
+    per_article,
+    rank,
+    split_passage,
+)
 from rag.schema import Passage
 from rag.stories import Stories, article_vectors, group
 from rag.terms import STOPWORDS, fold
@@ -123,7 +131,22 @@ class Retriever:
         query_vector = self.embedder.embed_query(question)
         passages = self.candidates(question, query_vector, s.evidence_passages)
         articles = self.article_sentences(passages)
-        ranked = rank(
+        ranked = self._rank(question, query_vector, passages, articles)
+        budget = budget or s.evidence_tokens
+        packed = pack(ranked, articles, budget, count_tokens, s.sentence_dedupe_similarity)
+        best = packed.best
+        return dataclasses.replace(packed, relevance=best.score if best else 0.0)
+
+    def _rank(
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        passages: Sequence[Passage],
+        articles: dict[str, ArticleSentences],
+    ) -> list[Candidate]:
+        """The candidate sentences scored with the settings' weights, best first."""
+        s = self.settings
+        return rank(
             question,
             query_vector,
             passages,
@@ -132,10 +155,6 @@ class Retriever:
             s.passage_weight,
             s.answer_kind_weight,
         )
-        budget = budget or s.evidence_tokens
-        packed = pack(ranked, articles, budget, count_tokens, s.sentence_dedupe_similarity)
-        best = packed.best
-        return dataclasses.replace(packed, relevance=best.score if best else 0.0)
 
     def article_sentences(self, passages: Sequence[Passage]) -> dict[str, ArticleSentences]:
         """The stored sentences of the passages' articles; an article indexed before
@@ -188,15 +207,7 @@ class Retriever:
             per_source[p.source] = seen + 1
             chosen.append(p)
         articles = self.article_sentences(chosen)
-        ranked = rank(
-            question,
-            query_vector,
-            chosen,
-            articles,
-            s.lexical_weight,
-            s.passage_weight,
-            s.answer_kind_weight,
-        )
+        ranked = self._rank(question, query_vector, chosen, articles)
         return per_article(
             ranked,
             articles,

@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 
 from rag import lang, prompts, terms
 from rag.build import IngestReport, Progress, ingest
-from rag.cite import CitationChecker, Verified, per_article, quote, with_lead
+from rag.cite import CitationChecker, Lexical, Verified, per_article, quote, with_lead
 from rag.config import Settings
-from rag.evidence import Evidence, is_broad, whole_passages
+from rag.evidence import Candidate, Evidence, is_broad, key_terms, whole_passages
 from rag.generate import GenerationStats
 from rag.rewrite import Turn, rewrite
 from rag.schema import Answer, Passage, Translation
@@ -324,6 +324,7 @@ class Assistant:
                     timings=dict(timings),
                     notices=notices + extra,
                     raw_text=raw,
+                    checks=verified.changes,
                     asked=asked,
                 )
             )
@@ -388,6 +389,20 @@ class Assistant:
         holding = sum(not terms.missing_names(names, self.article_text(s)) for s in docs)
         return holding, len(docs)
 
+    def distinctive_names(self, question: str, language: str = "", limit: int = 200) -> list[str]:
+        """The question's names that fewer than half of the indexed articles hold: naming
+        one of them is what sets an article apart ("Anthropic"), where a name most articles
+        hold ("Meta", "Zuckerberg" here) says little. Empty when the index has over `limit`
+        articles (the texts are read)."""
+        names = terms.names_in(question, language)
+        docs = self.documents()
+        if not names or not 1 < len(docs) <= limit:
+            return []
+        texts = [self.article_text(s) for s in docs]
+        return [
+            n for n in names if sum(not terms.missing_names([n], t) for t in texts) < len(texts) / 2
+        ]
+
     def _evidence(self, question: str) -> Evidence:
         """What the model will read: the packed best sentences (a broad question: the best
         of each article), or (evidence_mode `passages`) the top_k whole passages."""
@@ -443,6 +458,8 @@ class Assistant:
             s.quote_min_similarity if s.quote_fallback else inf,
             s.quote_min_lexical if s.quote_fallback else inf,
             language,
+            self._lexical(question),
+            self.distinctive_names(question, language),
         )
         named = self.naming(question)
         if named and not verified.refused and 0 < named[0] < named[1]:
@@ -457,7 +474,30 @@ class Assistant:
             refused = Verified(True, prompts.refusal(language), (), (), ())
             quoted = self._per_article(refused, evidence, question, language)
             return None if quoted.refused else quoted
-        return quote(evidence, question, language, s.quote_min_similarity, s.quote_min_lexical)
+        return quote(
+            evidence,
+            question,
+            language,
+            s.quote_min_similarity,
+            s.quote_min_lexical,
+            self._lexical(question),
+        )
+
+    def _lexical(self, question: str) -> Lexical | None:
+        """The share of the question's key terms a sentence holds, literally or in meaning
+        (rag/meaning.py), for the quote fallback; None: the ranking's literal share."""
+        s = self.settings
+        if s.word_similarity > 1:
+            return None
+        weights = key_terms(question)
+        meanings = self.checker.meanings
+
+        def share(cand: Candidate) -> float:
+            if cand.lexical >= 0.999:
+                return cand.lexical
+            return max(cand.lexical, meanings.lexical(weights, cand.text, s.word_similarity))
+
+        return share
 
 
 def _count(timings: dict[str, float], stats: GenerationStats) -> None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,6 +43,7 @@ from rag.chunk import Span, split_sentences
 from rag.embed import Embedder
 from rag.evidence import Candidate, Evidence, answer_kind, holds_kind
 from rag.injection import LeakDetector, echoed_words, instruction_spans, urls_in
+from rag.meaning import Meanings
 from rag.prompts import (
     MODEL_REFUSAL_PATTERNS,
     NOT_FOUND,
@@ -55,6 +56,7 @@ from rag.terms import numbers_in
 
 __all__ = [
     "CitationChecker",
+    "Lexical",
     "Verified",
     "numbers_in",
     "parse_answer",
@@ -132,6 +134,17 @@ def parse_answer(text: str) -> list[tuple[str, tuple[int, ...]]]:
     return [(s, tuple(dict.fromkeys(ns))) for s, ns in pairs]
 
 
+def _citations_after(parsed: Sequence[tuple[str, tuple[int, ...]]]) -> list[tuple[int, ...]]:
+    """For each uncited sentence, the citations of the next cited sentence, when only
+    uncited sentences stand between them: "A. B [1]." is how a small model cites both."""
+    out: list[tuple[int, ...]] = []
+    following: tuple[int, ...] = ()
+    for _, cited in reversed(parsed):
+        following = cited or following
+        out.append(() if cited else following)
+    return out[::-1]
+
+
 def is_not_found(text: str) -> bool:
     """True when the model said the passages do not answer the question.
 
@@ -170,8 +183,8 @@ def restates(sentence: str, question: str) -> bool:
     asked = terms.content_words(question)
     new = [
         w
-        for w in terms.content_words(sentence) - terms.GENERIC_WORDS
-        if not any(terms.same_word(w, q) for q in asked)
+        for w in terms.content_words(sentence)
+        if not terms.is_generic(w) and not any(terms.same_word(w, q) for q in asked)
     ]
     return not new and not (terms.numbers_in(sentence) - terms.numbers_in(question))
 
@@ -243,7 +256,8 @@ class CitationChecker:
         """A name not found letter for letter still counts if it is this close in meaning
         to a name of the evidence ("Warsaw" and "Varsovia": 0.94; other names stay < 0.75)."""
         self._cache: dict[str, tuple[list[Span], np.ndarray]] = {}
-        self._name_vectors: dict[str, np.ndarray] = {}
+        self.meanings = Meanings(embedder, name_similarity)
+        """Word and name embeddings, cached (shared with the quote fallback's key words)."""
         self.leaks = LeakDetector([SYSTEM_PROMPT])
 
     def _passage_sentences(
@@ -328,20 +342,10 @@ class CitationChecker:
     def _unmatched_in_meaning(self, names: list[str], texts: Sequence[str]) -> list[str]:
         """The names with no translation among the evidence's capitalised words and names
         ("Warsaw" / "Varsovia", "Germany" / "Alemania")."""
-        candidates = sorted(
-            {terms.fold(w) for t in texts for w in re.findall(r"\b[A-ZÀ-Þ][\w'’-]+", t)}
-            | {n for t in texts for s in split_sentences(t) for n in terms.names_in(s.text)}
-        )
-        if not candidates:
-            return names
-        unknown = [x for x in {*names, *candidates} if x not in self._name_vectors]
-        if unknown:
-            for text, vector in zip(unknown, self.embedder.embed_sentences(unknown), strict=True):
-                self._name_vectors[text] = vector
-        cand = np.stack([self._name_vectors[c] for c in candidates])
-        return [
-            n for n in names if float(np.max(cand @ self._name_vectors[n])) < self.name_similarity
-        ]
+        candidates = {
+            terms.fold(w) for t in texts for w in re.findall(r"\b[A-ZÀ-Þ][\w'’-]+", t)
+        } | {n for t in texts for s in split_sentences(t) for n in terms.names_in(s.text)}
+        return self.meanings.unmatched(names, candidates)
 
     def check(
         self,
@@ -392,6 +396,7 @@ class CitationChecker:
                     scores[i, j] += self.fact_bonus
         sentences: list[Sentence] = []
         citations: list[Citation] = []
+        after = _citations_after(parsed)
         for i, (text, cited) in enumerate(parsed):
             valid = [n for n in cited if 1 <= n <= len(passages)]
             if len(valid) < len(cited):
@@ -409,9 +414,18 @@ class CitationChecker:
             if not kept and cited and top_score >= self.threshold:
                 kept = [top]
                 changes.append(f"moved citation of sentence {i + 1} to [{top}]")
+            elif not cited and (
+                shared := [
+                    n for n in after[i] if 1 <= n <= len(passages) and scores[i, n - 1] >= floor
+                ]
+            ):
+                kept = shared
+                changes.append(f"sentence {i + 1} shares {shared} with the sentence after it")
             elif not cited and top_score >= self.add_threshold:
                 kept = [top]
                 changes.append(f"added [{top}] to sentence {i + 1}")
+            elif not cited:
+                changes.append(f"sentence {i + 1} has no citation and no passage clearly holds it")
             if facts[i] and self.missing(facts[i], [passages[n - 1].text for n in kept] or [""]):
                 recited = self._recite(facts[i], scores[i], passages)
                 if recited is None:
@@ -476,20 +490,31 @@ class CitationChecker:
         return Verified(False, render(sentences), tuple(sentences), tuple(citations), ())
 
 
+Lexical = Callable[[Candidate], float]
+"""How much of the question's key terms an evidence sentence holds (0..1)."""
+
+
+def _literal(cand: Candidate) -> float:
+    return cand.lexical
+
+
 def quote(
     evidence: Evidence,
     question: str,
     language: str,
     min_similarity: float,
     min_lexical: float,
+    lexical: Lexical | None = None,
 ) -> Verified | None:
     """The best evidence sentence, quoted in its own language with a lead-in in the
     asker's, when it clearly answers the question: close in meaning, holding most of its
-    names, numbers and key words, and, for a question that asks how many, when or who,
-    holding a number, a date or a name. None otherwise."""
+    names, numbers and key words (`lexical`, by default the literal share the ranking
+    computed), and, for a question that asks how many, when or who, holding a number, a
+    date or a name. None otherwise."""
     kind = answer_kind(question)
+    share = lexical or _literal
     for cand in evidence.ranked:
-        if cand.similarity < min_similarity or cand.lexical < min_lexical:
+        if cand.similarity < min_similarity or share(cand) < min_lexical:
             continue
         if kind and not holds_kind(kind, cand.text, question):
             continue
@@ -513,15 +538,19 @@ def per_article(
     min_similarity: float,
     min_lexical: float,
     language: str,
+    lexical: Lexical | None = None,
+    names: Sequence[str] = (),
 ) -> Verified:
     """The answer to a broad question, one point per article, in article order.
 
     The model's checked sentences are ordered by the passage (article) they cite, and an
     article of the evidence that no kept sentence cites, but whose sentence clearly
-    addresses the question (as `quote` judges it, or holding every one of the question's
-    key words: "which articles mention X" asks for just that), is quoted. Nothing left:
-    the refusal.
+    addresses the question, is quoted: as `quote` judges it, or holding every one of the
+    question's key words, or one of its `names` and `min_lexical` of its key words
+    ("which articles mention X or Y" asks for just that; a question about the articles
+    as a whole is far in meaning from any one sentence). Nothing left: the refusal.
     """
+    share = lexical or _literal
     passages = evidence.passages
     kept = [] if verified.refused else list(verified.sentences)
     citations = [] if verified.refused else list(verified.citations)
@@ -533,7 +562,10 @@ def per_article(
             continue
         cand = group[-1]  # the article's best sentence; a neighbour it needs comes first
         holds_all = cand.lexical >= 0.999
-        if not holds_all and (cand.similarity < min_similarity or cand.lexical < min_lexical):
+        named = len(terms.missing_names(names, cand.text)) < len(names)
+        if not holds_all and (
+            (cand.similarity < min_similarity and not named) or share(cand) < min_lexical
+        ):
             continue
         text = article_quote_lead(language).format(quote=cand.text)
         kept.append(Sentence(text, (n,), supported=True, quoted=True))

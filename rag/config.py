@@ -283,7 +283,14 @@ class Settings(BaseSettings):
     quote_min_lexical: float = Field(
         0.5,
         description="...that also holds at least this share of the question's names, numbers "
-        "and key words.",
+        "and key words, literally or, with `word_similarity`, as a translation.",
+    )
+    word_similarity: float = Field(
+        0.8,
+        description="For the quote fallback, a key word of the question that the sentence "
+        "does not hold literally still counts if one of its words is this close in meaning "
+        "('population' / 'población': 0.94; related but different words score 0.53-0.75). "
+        "Above 1: literal matches only.",
     )
     language_retry: bool = Field(
         True,

@@ -106,6 +106,10 @@ def holds_kind(kind: str | None, sentence: str, question: str) -> bool:
     month, a name) beyond what the question itself says."""
     if kind in ("number", "date"):
         found = terms.numbers_in(sentence) - terms.numbers_in(question)
+        if kind == "number" and not found:  # "des milliards de dollars" is an amount
+            found = (set(terms.words(sentence)) - set(terms.words(question))) & set(
+                terms.MAGNITUDES
+            )
         return bool(found or (kind == "date" and terms.dates_in(sentence)))
     if kind == "name":
         return bool(terms.missing_names(terms.names_in(sentence), question))
@@ -231,7 +235,7 @@ def key_terms(question: str) -> dict[str, float]:
     for n in terms.words(question):
         if n[0].isdigit():
             weights[n] = 2.0
-    for w in terms.GENERIC_WORDS & set(weights):
+    for w in [w for w in weights if terms.is_generic(w)]:
         del weights[w]
     return weights
 

@@ -108,6 +108,9 @@ class Answer:
     """Things the user should know: a trimmed question, dropped citations."""
     raw_text: str = ""
     """What the model wrote, before the citation check."""
+    checks: tuple[str, ...] = ()
+    """What the citation check did to `raw_text`, in words ("removed sentence 2: not in the
+    evidence (1955)"), so a refusal or a dropped sentence can be traced to its rule."""
     asked: str = ""
     """The question as the user typed it, when it was a follow-up rewritten into `question`."""
 

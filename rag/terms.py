@@ -46,6 +46,10 @@ STOPWORDS = frozenset(
             " wer wie was wo wann warum welche welcher welches im in am an auf aus bei mit nach"
             " von vor zu zum zur fur uber unter nicht auch es er sie hat haben wurde wurden"
             " dass als",
+            # question words that are not in the lists above ("Combien Meta..." is no name)
+            "cuanto cuanta cuantos cuantas combien comment pourquoi quand quanto quanta"
+            " quantos quantas nele nela neles nelas wieso weshalb wieviel wieviele woher"
+            " wohin worauf woruber womit wofur wozu",
         )
     ).split()
 )
@@ -56,19 +60,21 @@ GENERIC_WORDS = frozenset(
         (
             "article articles passage passages text source sources information company companies"
             " mention mentions mentioned say says said state states stated according report"
-            " reports reported answer question yes",
+            " reports reported answer question yes context",
             "articulo articulos pasaje pasajes texto fuente informacion empresa empresas"
-            " compania companias menciona mencionado dice dicen segun",
+            " compania companias menciona mencionado dice dicen dijo dijeron segun contexto",
             "article articles passage texte source information entreprise entreprises societe"
-            " mentionne dit disent selon",
+            " mentionne dit disent selon contexte",
             "artigo artigos passagem texto fonte informacao empresa empresas menciona diz dizem"
-            " segundo",
-            "artikel text quelle information informationen unternehmen firma erwahnt sagt laut",
+            " disse disseram segundo",
+            "artikel text quelle information informationen unternehmen firma erwahnt sagt sagte"
+            " laut kontext zusammenhang",
         )
     ).split()
 )
 """Words that carry no fact of their own: a sentence made of the question's words plus
-these ("the company's apps could gain from the partner's models") restates the question."""
+these ("the company's apps could gain from the partner's models") restates the question.
+Their inflections count too (`is_generic`: "mentionnent", "mencionam")."""
 
 NUMBER_WORDS: dict[str, float] = {
     word: float(value)
@@ -166,6 +172,11 @@ def same_word(a: str, b: str) -> bool:
             break
         n += 1
     return n >= 5 and n >= max(len(a), len(b)) - 3
+
+
+def is_generic(word: str) -> bool:
+    """True for a folded word of `GENERIC_WORDS` or an inflection of one."""
+    return word in GENERIC_WORDS or any(same_word(word, g) for g in GENERIC_WORDS)
 
 
 def _value(token: str) -> float | None:

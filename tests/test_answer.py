@@ -186,6 +186,26 @@ def test_a_broad_question_gets_a_cited_point_per_article(assistant: Assistant) -
         assert assistant.article_text(c.source)[c.quote_start : c.quote_end] == c.quote
 
 
+def test_a_name_few_articles_hold_is_what_a_broad_question_looks_for(
+    assistant: Assistant,
+) -> None:
+    assert assistant.distinctive_names("Which articles mention Meta or Anthropic?") == ["anthropic"]
+    fake(assistant).reply = "NOT_FOUND"
+    answer = assistant.ask("Which articles mention Anthropic or its Claude models?")
+    assert not answer.refused
+    assert all(c.quote for c in answer.citations)
+    assert any("Anthropic" in c.quote or "Claude" in c.quote for c in answer.citations)
+
+
+def test_an_answer_says_what_the_check_did(assistant: Assistant) -> None:
+    fake(assistant).reply = "NOT_FOUND"
+    answer = assistant.ask("How much did Meta pledge to develop Meta Superintelligence Labs?")
+    assert not answer.refused
+    assert answer.sentences[0].quoted
+    assert "milliards" in answer.citations[0].quote  # an amount in words answers "how much"
+    assert "quoted the evidence" in answer.checks
+
+
 def test_a_broad_question_nothing_speaks_to_is_refused(assistant: Assistant) -> None:
     fake(assistant).reply = "NOT_FOUND"
     answer = assistant.ask("What do the articles say about the price of coffee in Brazil?")

@@ -138,6 +138,18 @@ def test_uncited_supported_sentence_gets_a_citation(checker: CitationChecker) ->
     assert v.sentences[0].citations == (3,)
 
 
+def test_an_uncited_sentence_shares_the_citation_of_the_sentence_after_it(
+    checker: CitationChecker,
+) -> None:
+    answer = (
+        "Meta hoped to speed up the development of its technology and attract others to "
+        "build on it. It made its money selling online ads [1]."
+    )
+    v = checker.check(answer, PASSAGES, REFUSAL)
+    assert [s.citations for s in v.sentences] == [(1,), (1,)]
+    assert any("shares [1] with the sentence after it" in c for c in v.changes)
+
+
 def test_citation_outside_the_retrieved_set_is_dropped(checker: CitationChecker) -> None:
     answer = "Zuckerberg hired Alexandr Wang to co-lead the lab [7]."
     v = checker.check(answer, PASSAGES, REFUSAL)

@@ -10,7 +10,14 @@ import pytest
 
 from rag.answer import Assistant
 from rag.config import Settings
-from rag.evidence import is_broad, key_terms, lexical_agreement, needs_previous
+from rag.evidence import (
+    answer_kind,
+    holds_kind,
+    is_broad,
+    key_terms,
+    lexical_agreement,
+    needs_previous,
+)
 from rag.prompts import build_messages
 
 from .conftest import copy_corpus
@@ -166,3 +173,14 @@ def test_broad_evidence_is_one_passage_per_article_in_article_order(
     assert sum(words(p.text) for p in evidence.passages) <= 300 + 40
     for p in evidence.passages:
         assert corpus_assistant.article_text(p.source)[p.start : p.end] == p.text
+
+
+def test_key_terms_leave_out_what_only_frames_the_question() -> None:
+    question = "Quels articles mentionnent Anthropic ou ses modèles Claude, et dans quel contexte ?"
+    assert set(key_terms(question)) == {"anthropic", "claude", "modeles"}
+
+
+def test_an_amount_in_words_answers_how_much() -> None:
+    question = "Combien Meta a-t-il promis pour développer Meta Superintelligence Labs ?"
+    assert holds_kind(answer_kind(question), "Meta a promis des milliards de dollars.", question)
+    assert not holds_kind(answer_kind(question), "Meta a promis de développer le labo.", question)

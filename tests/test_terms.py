@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from rag.terms import content_words, dates_in, missing_names, names_in, numbers_in, same_word
+from rag.terms import (
+    content_words,
+    dates_in,
+    is_generic,
+    missing_names,
+    names_in,
+    numbers_in,
+    same_word,
+)
 
 
 @pytest.mark.parametrize(
@@ -72,3 +80,17 @@ def test_inflections_are_the_same_word() -> None:
 
 def test_content_words_leave_out_function_words() -> None:
     assert content_words("Why did Meta open-source Llama?") == {"meta", "open-source", "llama"}
+
+
+def test_a_question_word_opening_a_question_is_no_name() -> None:
+    names = names_in("Combien Meta a-t-il promis pour développer Meta Superintelligence Labs ?")
+    assert names == ["meta", "meta superintelligence labs"]
+    assert "combien" not in content_words("Combien Meta a-t-il promis ?")
+
+
+def test_inflections_of_generic_words_are_generic() -> None:
+    assert is_generic("mentionnent")
+    assert is_generic("mencionam")
+    assert is_generic("says")
+    assert not is_generic("microsoft")
+    assert not is_generic("podcasts")

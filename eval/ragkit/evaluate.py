@@ -62,6 +62,7 @@ def trace_row(qid: Any, answer: Answer) -> dict[str, Any]:
         "language": answer.language,
         "raw_text": answer.raw_text,
         "notices": list(answer.notices),
+        "checks": list(answer.checks),
         "passages": passage_rows(answer.passages),
         "sentences": [
             {"text": s.text, "citations": list(s.citations), "supported": s.supported}
@@ -224,6 +225,7 @@ def replay(
                 timings=timings,
                 notices=tuple(trace.get("notices", [])),
                 raw_text=raw,
+                checks=verified.changes,
             )
             row = result_row(q["id"], answer)
             row["retrieved"] = recorded_row["retrieved"]

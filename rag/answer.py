@@ -365,10 +365,7 @@ class Assistant:
             _count(timings, stats)
             raw = "".join(pieces)
             checked = time.perf_counter()
-            verified = self.verify(raw, question, language, evidence)
-            if not verified.refused and wrong_language(verified, language):
-                quoted = self._quote(evidence, question, language)
-                verified = quoted or verified
+            verified = self.verify_retry(raw, question, language, evidence)
             timings["retry_s"] = time.perf_counter() - checked
         yield finish(verified, raw)
 
@@ -428,6 +425,15 @@ class Assistant:
             quoted = self._quote(evidence, question, language)
             if quoted is not None:
                 return dataclasses.replace(quoted, changes=verified.changes + quoted.changes)
+        return verified
+
+    def verify_retry(self, raw: str, question: str, language: str, evidence: Evidence) -> Verified:
+        """`verify` for the answer generated again with the stronger language instruction:
+        if it is still in another language, the evidence is quoted with a lead-in in the
+        asker's (or, with nothing clear to quote, it stands)."""
+        verified = self.verify(raw, question, language, evidence)
+        if not verified.refused and wrong_language(verified, language):
+            verified = self._quote(evidence, question, language) or verified
         return verified
 
     def recorded_evidence(self, question: str, passages: Sequence[Passage]) -> Evidence:

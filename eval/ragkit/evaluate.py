@@ -209,7 +209,9 @@ def replay(
             if trace.get("timings", {}).get("prompt_tokens") or raw:
                 started = time.perf_counter()
                 evidence = assistant.recorded_evidence(question, passages)
-                verified = assistant.verify(raw, question, trace["language"], evidence)
+                # a recorded retry's raw text is the second answer: checked as the live run did
+                check = assistant.verify_retry if "retry_s" in timings else assistant.verify
+                verified = check(raw, question, trace["language"], evidence)
                 # the one time of this run: the check, done again here (the rest is recorded)
                 timings["check_s"] = time.perf_counter() - started
             else:  # refused before the model ran (the relevance gate)

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING
 
 from rag import lang, prompts, terms
 from rag.build import IngestReport, Progress, ingest
-from rag.cite import CitationChecker, Lexical, Verified, per_article, quote, with_lead
+from rag.cite import (
+    CitationChecker,
+    Lexical,
+    Verified,
+    per_article,
+    quote,
+    quote_cited,
+    with_lead,
+)
 from rag.config import Settings
 from rag.evidence import Candidate, Evidence, is_broad, key_terms, whole_passages
 from rag.generate import GenerationStats
@@ -430,10 +438,11 @@ class Assistant:
     def verify_retry(self, raw: str, question: str, language: str, evidence: Evidence) -> Verified:
         """`verify` for the answer generated again with the stronger language instruction:
         if it is still in another language, the evidence is quoted with a lead-in in the
-        asker's (or, with nothing clear to quote, it stands)."""
+        asker's: the sentence that clearly answers, else the one the answer cites."""
         verified = self.verify(raw, question, language, evidence)
         if not verified.refused and wrong_language(verified, language):
-            verified = self._quote(evidence, question, language) or verified
+            quoted = self._quote(evidence, question, language)
+            verified = quoted or quote_cited(verified, language)
         return verified
 
     def recorded_evidence(self, question: str, passages: Sequence[Passage]) -> Evidence:

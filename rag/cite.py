@@ -62,6 +62,7 @@ __all__ = [
     "parse_answer",
     "per_article",
     "quote",
+    "quote_cited",
     "render",
     "with_lead",
 ]
@@ -209,7 +210,7 @@ def facts_of(sentence: str, question: str, language: str = "") -> Facts:
     names = terms.names_in(sentence, language)
     return Facts(
         names=tuple(terms.missing_names(names, question)) if question else tuple(names),
-        numbers=frozenset(terms.numbers_in(sentence)),
+        numbers=frozenset(terms.numbers_in(sentence, language)),
         months=frozenset(terms.dates_in(sentence)),
     )
 
@@ -330,12 +331,18 @@ class CitationChecker:
                 scores[i, j] = float(sims[i, k])
         return scores, best
 
-    def missing(self, facts: Facts, texts: Sequence[str]) -> list[str]:
-        """The facts of a sentence that none of `texts` holds (empty: all are there)."""
+    def missing(
+        self, facts: Facts, texts: Sequence[str], languages: Sequence[str] = ()
+    ) -> list[str]:
+        """The facts of a sentence that none of `texts` (in `languages`, when known: "dos"
+        is two in Spanish) holds (empty: all are there)."""
         names = terms.missing_names(facts.names, *texts)
         if names:
             names = self._unmatched_in_meaning(names, texts)
-        numbers = facts.numbers - set().union(*(terms.numbers_in(t) for t in texts))
+        langs = list(languages) + [""] * (len(texts) - len(languages))
+        numbers = facts.numbers - set().union(
+            *(terms.numbers_in(t, lang) for t, lang in zip(texts, langs, strict=True))
+        )
         months = facts.months - set().union(*(terms.dates_in(t) for t in texts))
         return names + sorted(numbers) + [f"month {m}" for m in sorted(months)]
 
@@ -390,7 +397,7 @@ class CitationChecker:
                 if not self.check_names:  # the coarse rule: numbers only, no magnitude
                     if terms.numbers_in(text) - known:
                         scores[i, j] = 0.0
-                elif bonus[i] and not self.missing(facts[i], [p.text]):
+                elif bonus[i] and not self.missing(facts[i], [p.text], [p.language]):
                     # The passage holds every name and number of the sentence: that is
                     # evidence of its own, beside closeness in meaning.
                     scores[i, j] += self.fact_bonus
@@ -426,10 +433,14 @@ class CitationChecker:
                 changes.append(f"added [{top}] to sentence {i + 1}")
             elif not cited:
                 changes.append(f"sentence {i + 1} has no citation and no passage clearly holds it")
-            if facts[i] and self.missing(facts[i], [passages[n - 1].text for n in kept] or [""]):
+            cited_texts = [passages[n - 1].text for n in kept] or [""]
+            cited_langs = [passages[n - 1].language for n in kept]
+            if facts[i] and self.missing(facts[i], cited_texts, cited_langs):
                 recited = self._recite(facts[i], scores[i], passages)
                 if recited is None:
-                    lost = self.missing(facts[i], [p.text for p in passages])
+                    lost = self.missing(
+                        facts[i], [p.text for p in passages], [p.language for p in passages]
+                    )
                     what = ", ".join(lost) or "the passages that hold them do not support it"
                     changes.append(f"removed sentence {i + 1}: not in the evidence ({what})")
                     continue
@@ -463,12 +474,13 @@ class CitationChecker:
         in meaning: the best single one, else the fewest (up to three) together."""
         options = [int(j) + 1 for j in np.argsort(-scores) if scores[j] >= self.threshold]
         for n in options:
-            if not self.missing(facts, [passages[n - 1].text]):
+            if not self.missing(facts, [passages[n - 1].text], [passages[n - 1].language]):
                 return [n]
         chosen: list[int] = []
         for n in options[:3]:
             chosen.append(n)
-            if not self.missing(facts, [passages[m - 1].text for m in chosen]):
+            together = [passages[m - 1] for m in chosen]
+            if not self.missing(facts, [p.text for p in together], [p.language for p in together]):
                 return sorted(chosen)
         return None
 
@@ -530,6 +542,20 @@ def quote(
                     False, render([sentence]), (sentence,), (citation,), ("quoted the evidence",)
                 )
     return None
+
+
+def quote_cited(verified: Verified, language: str) -> Verified:
+    """An answer the model kept writing in another language, replaced by the evidence
+    sentence it cites with the best support, quoted with a lead-in in the asker's language:
+    what was checked stays, in the words of the article."""
+    if verified.refused or not verified.citations:
+        return verified
+    best = max(verified.citations, key=lambda c: c.support)
+    sentence = Sentence(
+        quote_lead(language).format(quote=best.quote), (best.n,), supported=True, quoted=True
+    )
+    changes = (*verified.changes, "quoted what the answer in another language cites")
+    return Verified(False, render([sentence]), (sentence,), (best,), changes)
 
 
 def per_article(

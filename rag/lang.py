@@ -7,6 +7,7 @@ well, which also makes short inputs far less ambiguous.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,28 @@ Catalan is left out on purpose: short Spanish questions were taken for Catalan
 
 DEFAULT_LANGUAGE = "en"
 
+FUNCTION_WORDS: dict[str, frozenset[str]] = {
+    code: frozenset(words.split())
+    for code, words in {
+        "en": "the an is are was were who whom what why how did does do which when where of and"
+        " to for with about has have will would can could this that its they he she",
+        "es": "el los las es son fue quién quien qué cuál cuáles cómo cuándo dónde del y un una"
+        " con para según sobre su sus lo le",
+        "fr": "le les est sont était qui quoi quel quelle quels quelles pourquoi comment quand"
+        " où du des et un une avec pour selon sur il elle ce cette",
+        "pt": "o os e é são foi quem qual quais porque quê porquê como quando onde do da dos das em"
+        " um uma com para segundo sobre ele ela",
+        "de": "der die das ist sind war wer was warum wie wann wo welche welcher welches und ein"
+        " eine mit für über von zu den dem des hat haben",
+    }.items()
+}
+"""Words that mark a language in a short question, where the detector is unsure: the
+names in "Who is Yann LeCun?" or "Quem é Yann LeCun?" outweigh the rest (both were taken
+for French), but "who is" and "quem é" are plain."""
+
+SHORT_TEXT_WORDS = 8
+"""Up to this many words, a clear majority of `FUNCTION_WORDS` decides the language."""
+
 
 @lru_cache(maxsize=1)
 def _detector() -> LanguageDetector:
@@ -43,10 +66,26 @@ def detect(text: str, default: str = DEFAULT_LANGUAGE) -> str:
     text = text.strip()
     if not any(ch.isalpha() for ch in text):
         return default
+    marked = _marked_language(text)
+    if marked:
+        return marked
     language = _detector().detect_language_of(text)
     if language is None:
         return default
     return str(language.iso_code_639_1.name).lower()
+
+
+def _marked_language(text: str) -> str | None:
+    """The language whose function words a short text holds more of than any other's."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    if not words or len(words) > SHORT_TEXT_WORDS:
+        return None
+    votes = sorted(
+        ((sum(w in marks for w in words), code) for code, marks in FUNCTION_WORDS.items()),
+        reverse=True,
+    )
+    (best, code), (second, _) = votes[0], votes[1]
+    return code if best > second else None
 
 
 def confidence(text: str, code: str) -> float:

@@ -179,10 +179,10 @@ def is_generic(word: str) -> bool:
     return word in GENERIC_WORDS or any(same_word(word, g) for g in GENERIC_WORDS)
 
 
-def _value(token: str) -> float | None:
+def _value(token: str, spelled: dict[str, float] = NUMBER_WORDS) -> float | None:
     """The value of one number token: "1.000" and "1,000" are a thousand, "2,5" is 2.5."""
-    if token in NUMBER_WORDS:
-        return NUMBER_WORDS[token]
+    if token in spelled:
+        return spelled[token]
     if not token[0].isdigit():
         return None
     plain = re.sub(r"[.,\s](?=\d{3}(?:\D|$))", "", token)
@@ -192,7 +192,11 @@ def _value(token: str) -> float | None:
         return None
 
 
-def numbers_in(text: str) -> set[str]:
+SPANISH_NUMBER_WORDS = {**NUMBER_WORDS, "dos": 2.0}
+"""In a text known to be Spanish, "dos" is two (elsewhere it may be Portuguese "of the")."""
+
+
+def numbers_in(text: str, language: str = "") -> set[str]:
     """The numbers a text states, with their magnitude, as canonical strings.
 
     "$10 billion", "10 mil millones", "10.000 millones" and "10 milliards" all give
@@ -201,9 +205,10 @@ def numbers_in(text: str) -> set[str]:
     """
     found: set[str] = set()
     tokens = words(text)
+    spelled = SPANISH_NUMBER_WORDS if language == "es" else NUMBER_WORDS
     i = 0
     while i < len(tokens):
-        value = _value(tokens[i])
+        value = _value(tokens[i], spelled)
         i += 1
         if value is None:
             continue

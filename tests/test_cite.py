@@ -10,6 +10,7 @@ from rag.cite import (
     facts_of,
     numbers_in,
     parse_answer,
+    quote_cited,
     render,
     split_sentences,
 )
@@ -341,3 +342,28 @@ def test_only_facts_beyond_the_question_count_as_evidence_of_an_answer() -> None
     assert adds_to(facts_of("Orion 5 comes out in March.", question, "en"), question)
     assert adds_to(facts_of("Orion 5 will be released in 2027.", question, "en"), question)
     assert adds_to(facts_of("Nadia Costa said Orion 5 is late.", question, "en"), question)
+
+
+def test_two_is_dos_in_spanish_evidence(checker: CitationChecker) -> None:
+    decnet = passage(
+        "DECnet es un conjunto de protocolos de red creados por Digital Equipment "
+        "Corporation, lanzada originalmente en 1975 con el fin de conectar dos "
+        "miniordenadores PDP-11.",
+        "019.txt",
+    )
+    answer = "DECnet was launched in 1975 to connect two PDP-11 minicomputers [1]."
+    assert not checker.check(answer, [decnet], REFUSAL).refused
+    assert numbers_in("dos modelos", "es") == {"2"}
+    assert numbers_in("dos modelos") == set()  # Portuguese "dos" is "of the"
+
+
+def test_an_answer_left_in_another_language_becomes_the_quote_it_cites(
+    checker: CitationChecker,
+) -> None:
+    answer = "Meta hoped to speed up the development of its technology [1]."
+    verified = checker.check(answer, PASSAGES, REFUSAL)
+    quoted = quote_cited(verified, "de")
+    assert quoted.sentences[0].quoted
+    assert quoted.citations[0].n == 1
+    assert quoted.citations[0].quote in quoted.text
+    assert "Meta hoped" not in quoted.text

@@ -167,7 +167,10 @@ class Assistant:
         if self._checker is None:
             s = self.settings
             self._checker = CitationChecker(
-                self.embedder, s.support_threshold, check_names=s.check_names
+                self.embedder,
+                s.support_threshold,
+                margin=s.support_margin,
+                check_names=s.check_names,
             )
         return self._checker
 

@@ -237,7 +237,7 @@ class CitationChecker:
         embedder: Embedder,
         threshold: float,
         add_margin: float = 0.05,
-        margin: float = 0.15,
+        margin: float = 0.05,
         check_names: bool = True,
         name_similarity: float = 0.85,
         fact_bonus: float = 0.15,

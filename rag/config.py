@@ -263,6 +263,13 @@ class Settings(BaseSettings):
         description="Cosine similarity between an answer sentence (embedded as a query) and "
         "a stored evidence sentence from which the evidence counts as supporting it.",
     )
+    support_margin: float = Field(
+        0.05,
+        description="A cited passage whose support is this much below the best passage's "
+        "loses the citation to it (the fact is really there, not here). Measured on both "
+        "eval corpora: 0.15 gave news citation precision 0.78, 0.05 and below 0.81; xquad "
+        "unchanged.",
+    )
     check_names: bool = Field(
         True,
         description="A sentence's proper names, numbers (with their magnitude) and dates "

@@ -103,7 +103,8 @@ def clean(raw: str) -> str:
 
 
 def acceptable(candidate: str, question: str, language: str, history: Sequence[Turn]) -> bool:
-    """Whether a rewrite is safe to use: a question, same language, no invented names."""
+    """Whether a rewrite is safe to use: a question, same language, no invented names, every
+    name the follow-up gives kept, and no pointing back ("isso", "it") left unresolved."""
     if prompts.NOT_FOUND in candidate or len(candidate) > 3 * len(question) + 200:
         return False
     if len(_WORD.findall(candidate)) < 2:
@@ -111,6 +112,17 @@ def acceptable(candidate: str, question: str, language: str, history: Sequence[T
     if lang.detect(candidate, default=language) != language:
         return False
     known = " ".join([question, *(t.question + " " + t.answer for t in history)]).lower()
-    first = next((i for i, ch in enumerate(candidate) if ch.isalpha()), 0)
-    names = [m.group(0) for m in _CAPITALISED.finditer(candidate) if m.start() > first]
-    return all(n.lower().rstrip("'’s") in known for n in names)
+    names = _names(candidate)
+    if not all(n.lower().rstrip("'’s") in known for n in names):
+        return False
+    if any(n.lower() not in candidate.lower() for n in _names(question)):
+        return False  # "Et où se situe Meta ?" rewritten without Meta
+    new_names = [n for n in names if n.lower() not in question.lower()]
+    still_pointing = any(w in ANAPHORA for w in _WORD.findall(candidate.lower()))
+    return bool(new_names) or not still_pointing
+
+
+def _names(text: str) -> list[str]:
+    """The capitalised words of `text` after its first word."""
+    first = next((i for i, ch in enumerate(text) if ch.isalpha()), 0)
+    return [m.group(0) for m in _CAPITALISED.finditer(text) if m.start() > first]

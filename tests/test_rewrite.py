@@ -76,3 +76,22 @@ def test_clean_and_acceptable() -> None:
     assert clean('"¿Quién dirige Meta?"\nextra line') == "¿Quién dirige Meta?"
     assert not acceptable("NOT_FOUND", "and?", "en", HISTORY)
     assert acceptable("¿Quién dirige ahora Meta?", "¿y quién lo dirige ahora?", "es", HISTORY)
+
+
+def test_a_rewrite_keeps_the_follow_ups_names_and_resolves_what_it_points_to() -> None:
+    history = [
+        Turn(
+            "Quelle approche Microsoft a-t-elle choisie dans la course à l'IA ?",
+            "Microsoft a investi dans OpenAI, Apple a collaboré avec lui [1].",
+        )
+    ]
+    asked = "Et où se situe Meta entre les deux ?"
+    assert not acceptable(
+        "Quelle approche Microsoft a-t-elle choisie dans la course à l'IA ?", asked, "fr", history
+    )
+    assert acceptable("Où se situe Meta entre Apple et Microsoft ?", asked, "fr", history)
+    pt = [Turn("O que Yann LeCun disse sobre a DeepSeek?", "Ele disse que... [1]")]
+    assert not acceptable("Onde publicou isso?", "Onde ele publicou isso?", "pt", pt)
+    assert acceptable(
+        "Onde Yann LeCun publicou isso sobre a DeepSeek?", "Onde ele publicou isso?", "pt", pt
+    )

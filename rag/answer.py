@@ -346,7 +346,8 @@ class Assistant:
             return
         if evidence.relevance < s.min_relevance:
             timings["ttft_s"] = 0.0
-            yield finish(Verified(True, refusal, (), (), ()), "")
+            gate = prompts.GATE_CHECK.format(score=evidence.relevance, floor=s.min_relevance)
+            yield finish(Verified(True, refusal, (), (), (gate,)), "")
             return
 
         passages, messages, fitted = self._fit(question, language, passages)

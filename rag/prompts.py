@@ -184,6 +184,10 @@ TOO_BUSY = "The assistant is busy with other questions; please ask again in a mi
 FAILED = "Sorry, something went wrong"
 REWRITE_NOTICE = "Searching for: {question}"
 RETRY_NOTICE = "The answer came in the wrong language; asking again."
+GATE_CHECK = (
+    "refused before the model ran: the best evidence sentence scores {score:.2f}, "
+    "under min_relevance {floor:.2f}"
+)
 TRIMMED_NOTICE = "Your question was {n:,} characters long; only the first {limit:,} were used."
 
 

@@ -218,6 +218,14 @@ def test_real_absence_is_still_refused(assistant: Assistant) -> None:
     assert answer.refused
 
 
+def test_a_refusal_before_the_model_says_why(assistant: Assistant) -> None:
+    calls = len(fake(assistant).calls)
+    answer = assistant.ask("What is the boiling point of water on Mount Everest?")
+    assert answer.refused
+    assert len(fake(assistant).calls) == calls  # the model did not run
+    assert answer.checks[0].startswith("refused before the model ran")
+
+
 def test_a_wrong_language_answer_is_asked_again(assistant: Assistant) -> None:
     english = "Meta shared Llama to speed up the development of its technology [1]."
     spanish = "Meta compartió Llama para acelerar el desarrollo de su tecnología [1]."

@@ -215,7 +215,8 @@ def replay(
                 # the one time of this run: the check, done again here (the rest is recorded)
                 timings["check_s"] = time.perf_counter() - started
             else:  # refused before the model ran (the relevance gate)
-                verified = Verified(True, prompts.refusal(trace["language"]), (), (), ())
+                gate = tuple(trace.get("checks", ()))
+                verified = Verified(True, prompts.refusal(trace["language"]), (), (), gate)
             answer = Answer(
                 question=recorded_row["question"],
                 language=trace["language"],

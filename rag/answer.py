@@ -111,6 +111,10 @@ def prepare_question(question: str, limit: int) -> tuple[str, tuple[str, ...]]:
     return trimmed, (prompts.TRIMMED_NOTICE.format(n=len(text), limit=len(trimmed)),)
 
 
+ARTICLE_TEXT_LIMIT = 200
+"""Up to this many indexed articles, a broad question's names are counted in their texts."""
+
+
 class Assistant:
     """Answers questions about the indexed articles, with checked citations."""
 
@@ -127,6 +131,7 @@ class Assistant:
         self._retriever: Retriever | None = None
         self._checker: CitationChecker | None = None
         self._translator: Translator | None = None
+        self._texts: tuple[tuple[tuple[str, str], ...], list[str]] | None = None
 
     # ------------------------------------------------------------ parts, loaded lazily
 
@@ -387,30 +392,39 @@ class Assistant:
         s = self.settings
         return s.broad_questions and s.evidence_mode == "sentences" and is_broad(question)
 
-    def naming(self, question: str, limit: int = 200) -> tuple[int, int] | None:
+    def naming(self, question: str) -> tuple[int, int] | None:
         """(articles whose text holds every name of the question, indexed articles), or
-        None when the question names nothing or the index is larger than `limit` articles.
-        A literal count, so "only 2 of the 5 articles mention it" is a claim anyone can check."""
+        None when the question names nothing or the index is larger than
+        `ARTICLE_TEXT_LIMIT` articles. A literal count, so "only 2 of the 5 articles mention
+        it" is a claim anyone can check."""
         names = terms.names_in(question)
-        docs = self.documents()
-        if not names or not 1 < len(docs) <= limit:
+        texts = self._article_texts() if names else []
+        if not texts:
             return None
-        holding = sum(not terms.missing_names(names, self.article_text(s)) for s in docs)
-        return holding, len(docs)
+        return sum(not terms.missing_names(names, t) for t in texts), len(texts)
 
-    def distinctive_names(self, question: str, language: str = "", limit: int = 200) -> list[str]:
+    def distinctive_names(self, question: str, language: str = "") -> list[str]:
         """The question's names that fewer than half of the indexed articles hold: naming
         one of them is what sets an article apart ("Anthropic"), where a name most articles
-        hold ("Meta", "Zuckerberg" here) says little. Empty when the index has over `limit`
-        articles (the texts are read)."""
+        hold ("Meta", "Zuckerberg" here) says little. Empty when the index has over
+        `ARTICLE_TEXT_LIMIT` articles."""
         names = terms.names_in(question, language)
-        docs = self.documents()
-        if not names or not 1 < len(docs) <= limit:
-            return []
-        texts = [self.article_text(s) for s in docs]
+        texts = self._article_texts() if names else []
         return [
             n for n in names if sum(not terms.missing_names([n], t) for t in texts) < len(texts) / 2
         ]
+
+    def _article_texts(self) -> list[str]:
+        """The text of every indexed article, read once per state of the index (a broad
+        question counts its names in them twice: `naming`, `distinctive_names`), or [] for
+        fewer than two or more than `ARTICLE_TEXT_LIMIT` articles."""
+        docs = self.store.documents()
+        if not 1 < len(docs) <= ARTICLE_TEXT_LIMIT:
+            return []
+        key = tuple(sorted((source, d.content_hash) for source, d in docs.items()))
+        if self._texts is None or self._texts[0] != key:
+            self._texts = (key, [self.article_text(source) for source in sorted(docs)])
+        return self._texts[1]
 
     def _evidence(self, question: str) -> Evidence:
         """What the model will read: the packed best sentences (a broad question: the best
@@ -512,9 +526,9 @@ class Assistant:
         meanings = self.checker.meanings
 
         def share(cand: Candidate) -> float:
-            if cand.lexical >= 0.999:
+            if cand.lexical >= 0.999:  # every key term literally: nothing to embed
                 return cand.lexical
-            return max(cand.lexical, meanings.lexical(weights, cand.text, s.word_similarity))
+            return meanings.lexical(weights, cand.text, s.word_similarity)
 
         return share
 

@@ -24,7 +24,7 @@ answer with these very sentences without embedding them again.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -240,18 +240,18 @@ def key_terms(question: str) -> dict[str, float]:
     return weights
 
 
+def held_terms(weights: Mapping[str, float], sentence: str) -> set[str]:
+    """The key terms `sentence` holds: the same word or an inflection of it."""
+    vocabulary = set(terms.words(sentence))
+    return {t for t in weights if t in vocabulary or any(terms.same_word(t, v) for v in vocabulary)}
+
+
 def lexical_agreement(weights: dict[str, float], sentence: str) -> float:
     """Share of the key terms' weight that `sentence` holds (same word or an inflection)."""
     total = sum(weights.values())
     if not total:
         return 0.0
-    vocabulary = set(terms.words(sentence))
-    found = sum(
-        w
-        for term, w in weights.items()
-        if term in vocabulary or any(terms.same_word(term, v) for v in vocabulary)
-    )
-    return found / total
+    return sum(weights[t] for t in held_terms(weights, sentence)) / total
 
 
 @dataclass(frozen=True)

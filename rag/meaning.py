@@ -22,6 +22,7 @@ import numpy as np
 
 from rag import terms
 from rag.embed import Embedder
+from rag.evidence import held_terms
 
 
 class Meanings:
@@ -67,10 +68,7 @@ class Meanings:
         total = sum(weights.values())
         if not total:
             return 0.0
-        vocabulary = set(terms.words(sentence))
-        literal = {
-            t for t in weights if t in vocabulary or any(terms.same_word(t, v) for v in vocabulary)
-        }
+        literal = held_terms(weights, sentence)
         rest = [t for t in weights if t not in literal and not t[0].isdigit()]
         unmatched = set(self.unmatched(rest, terms.content_words(sentence), similarity))
         found = sum(

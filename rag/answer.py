@@ -514,6 +514,7 @@ class Assistant:
             s.quote_min_similarity,
             s.quote_min_lexical,
             self._lexical(question),
+            (s.quote_relaxed_similarity, s.quote_relaxed_lexical),
         )
 
     def _lexical(self, question: str) -> Lexical | None:

@@ -517,16 +517,22 @@ def quote(
     min_similarity: float,
     min_lexical: float,
     lexical: Lexical | None = None,
+    relaxed: tuple[float, float] | None = None,
 ) -> Verified | None:
     """The best evidence sentence, quoted in its own language with a lead-in in the
     asker's, when it clearly answers the question: close in meaning, holding most of its
     names, numbers and key words (`lexical`, by default the literal share the ranking
     computed), and, for a question that asks how many, when or who, holding a number, a
-    date or a name. None otherwise."""
+    date or a name. `relaxed` (similarity, share): a sentence holding at least that share
+    of the key words needs only that similarity. None otherwise."""
     kind = answer_kind(question)
     share = lexical or _literal
+    low_similarity, high_share = relaxed or (min_similarity, min_lexical)
     for cand in evidence.ranked:
-        if cand.similarity < min_similarity or share(cand) < min_lexical:
+        if cand.similarity < min(min_similarity, low_similarity):
+            continue
+        held = share(cand)
+        if held < min_lexical or (cand.similarity < min_similarity and held < high_share):
             continue
         if kind and not holds_kind(kind, cand.text, question):
             continue

@@ -292,6 +292,17 @@ class Settings(BaseSettings):
         description="...that also holds at least this share of the question's names, numbers "
         "and key words, literally or, with `word_similarity`, as a translation.",
     )
+    quote_relaxed_lexical: float = Field(
+        0.7,
+        description="A sentence that holds at least this share of the question's key words "
+        "(literally or as translations) is quoted at the lower similarity "
+        "`quote_relaxed_similarity`: a cross-lingual question often scores under 0.5 "
+        "against the sentence that answers it word for word.",
+    )
+    quote_relaxed_similarity: float = Field(
+        0.4,
+        description="The similarity such a sentence needs (see `quote_relaxed_lexical`).",
+    )
     word_similarity: float = Field(
         0.8,
         description="For the quote fallback, a key word of the question that the sentence "

@@ -13,6 +13,7 @@ ranks the sentences of those passages instead and keeps only the best, to a toke
 * a sentence that opens with a pronoun or a connective ("He said...", "Sin embargo...")
   brings the sentence before it, which says who or what it is about;
 * the same sentence in another language (one story told twice) is kept once;
+* a heading is never evidence (`is_heading`);
 * the kept sentences are grouped by article, in article order, and consecutive ones are
   joined: each group becomes one numbered `Passage` of the prompt, with its article offsets,
   so every `[n]` still points to exact characters of an article.
@@ -24,6 +25,7 @@ answer with these very sentences without embedding them again.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -320,6 +322,8 @@ def rank(
     out: list[Candidate] = []
     for (source, k), prior in best_passage.items():
         art = articles[source]
+        if is_heading(art, k):
+            continue
         similarity = float(art.vectors[k] @ query_vector)
         lexical = lexical_agreement(weights, art.texts[k])
         out.append(
@@ -343,6 +347,24 @@ def rank(
         )
     out.sort(key=lambda c: -c.score)
     return out
+
+
+HEADING_WORDS = 12
+"""A line of at most this many words with no closing punctuation is a heading."""
+
+_CLOSED = re.compile(r"[.!?…:;][\"'»”’)\]]*$")
+
+
+def is_heading(art: ArticleSentences, k: int) -> bool:
+    """True when sentence `k` is a heading: a short line of its own that does not end like a
+    sentence ("La competencia moldea las decisiones de Meta"). It names a section; the
+    sentences under it hold the facts, so it is never evidence (a model that reads it
+    answers with it, and cites it, as if it were one)."""
+    text = art.texts[k].strip()
+    alone = (k == 0 or "\n" in art.leads[k]) and (
+        k + 1 == len(art.texts) or "\n" in art.leads[k + 1]
+    )
+    return alone and len(text.split()) <= HEADING_WORDS and not _CLOSED.search(text)
 
 
 def needs_previous(text: str) -> bool:

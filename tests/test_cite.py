@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from rag.cite import (
@@ -10,11 +11,13 @@ from rag.cite import (
     facts_of,
     numbers_in,
     parse_answer,
+    quote,
     quote_cited,
     render,
     split_sentences,
 )
 from rag.config import Settings
+from rag.evidence import Candidate, Evidence
 from rag.prompts import NOT_FOUND
 from rag.schema import Passage, Sentence
 
@@ -367,3 +370,49 @@ def test_an_answer_left_in_another_language_becomes_the_quote_it_cites(
     assert quoted.citations[0].n == 1
     assert quoted.citations[0].quote in quoted.text
     assert "Meta hoped" not in quoted.text
+
+
+def _one_sentence(similarity: float) -> Evidence:
+    text = "Las pruebas indican que los cidípidos no son monofiléticos."
+    cand = Candidate(
+        "017.txt",
+        "Ctenophora",
+        "es",
+        text,
+        0,
+        len(text),
+        0,
+        "",
+        np.zeros(4, np.float32),
+        similarity,
+        0.0,
+        similarity,
+    )
+    return Evidence((passage(text, "017.txt", 0),), ((cand,),), (cand,))
+
+
+@pytest.mark.parametrize(
+    ("similarity", "share", "quoted"),
+    [
+        (0.55, 0.5, True),  # close in meaning, half the key words
+        (0.45, 0.5, False),  # less close: half the key words are not enough...
+        (0.45, 0.8, True),  # ...but most of them are
+        (0.35, 1.0, False),  # too far, whatever it holds
+    ],
+)
+def test_a_sentence_holding_most_key_words_is_quoted_at_a_lower_similarity(
+    similarity: float, share: float, quoted: bool
+) -> None:
+    verified = quote(
+        _one_sentence(similarity),
+        "Was sind Cydippida laut den Beweisen nicht?",
+        "de",
+        0.5,
+        0.5,
+        lambda cand: share,
+        (0.4, 0.7),
+    )
+    assert (verified is not None) == quoted
+    if verified is not None:
+        assert verified.sentences[0].quoted
+        assert verified.citations[0].n == 1

@@ -11,9 +11,11 @@ import pytest
 from rag.answer import Assistant
 from rag.config import Settings
 from rag.evidence import (
+    ArticleSentences,
     answer_kind,
     holds_kind,
     is_broad,
+    is_heading,
     key_terms,
     lexical_agreement,
     needs_previous,
@@ -141,6 +143,29 @@ def test_lexical_agreement_rewards_names_and_numbers() -> None:
     assert lexical_agreement(weights, "En 2023 Meta lanzó Llama 3.") > lexical_agreement(
         weights, "La empresa gastó mucho dinero."
     )
+
+
+def test_a_heading_is_never_evidence() -> None:
+    texts = (
+        "La competencia moldea las decisiones de Meta",
+        "Meta quiere estar a la vanguardia de la revolución de la IA",
+        "El enfoque de Meta es similar al de otros gigantes.",
+        "Microsoft apostó por OpenAI",
+    )
+    leads = ("", "\n\n", " ", " ")
+    art = ArticleSentences("a.txt", "A", "es", texts, (0,) * 4, (0,) * 4, leads, np.zeros((4, 2)))
+    assert [is_heading(art, k) for k in range(4)] == [True, False, False, False]
+    # the second line is no heading: a sentence follows it on the same line
+
+
+def test_the_articles_headings_are_left_out_of_the_evidence(
+    corpus_assistant: Assistant,
+) -> None:
+    evidence = corpus_assistant.retriever.evidence(
+        "La competencia moldea las decisiones de Meta", corpus_assistant.generator.count_tokens
+    )
+    assert evidence.ranked
+    assert all(c.text != "La competencia moldea las decisiones de Meta" for c in evidence.ranked)
 
 
 @pytest.mark.parametrize(

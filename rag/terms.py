@@ -28,24 +28,26 @@ STOPWORDS = frozenset(
             " it its of on or so than that the their them then there these they this to was were"
             " what when where which who whom whose why will with would about after also can could"
             " more most not only other some such he she his her him we our you your one been"
-            " being over under between during before while",
+            " being over under between during before while should might must shall",
             # Spanish
             "al algo como con cual cuales cuando de del donde el ella ellos en entre era es esa ese"
             " esta este fue ha han hay la las le les lo los mas muy no nos o para pero por porque"
-            " que quien quienes se ser si sin sobre su sus tambien un una uno unos y ya son",
+            " que quien quienes se ser si sin sobre su sus tambien un una uno unos y ya son"
+            " puede pueden debe deben fueron estar tiene tienen",
             # French
             "au aux avec ce ces cette dans des du elle en est et il ils je la le les leur lui mais"
             " me meme ne nous on ou par pas plus pour qu quel quelle quels qui quoi sa sans se ses"
-            " son sont sur un une vous a ete",
+            " son sont sur un une vous a ete peut peuvent doit doivent etre avoir",
             # Portuguese
             "ao aos as com da das do dos ela ele eles em essa esse esta este foi mais mas na nas"
             " nao no nos num numa o os ou pela pelas pelo pelos por qual quais quando que quem se"
-            " sem ser seu sua suas seus tambem um uma sao",
+            " sem ser seu sua suas seus tambem um uma sao pode podem deve devem foram tem",
             # German
             "der die das den dem des ein eine einer einem einen und oder aber ist sind war waren"
             " wer wie was wo wann warum welche welcher welches im in am an auf aus bei mit nach"
             " von vor zu zum zur fur uber unter nicht auch es er sie hat haben wurde wurden"
-            " dass als",
+            " dass als werden worden darf durfen kann konnen konnte muss mussen soll sollen"
+            " will wollen wollte lassen hatte sein gibt",
             # question words that are not in the lists above ("Combien Meta..." is no name)
             "cuanto cuanta cuantos cuantas combien comment pourquoi quand quanto quanta"
             " quantos quantas nele nela neles nelas wieso weshalb wieviel wieviele woher"
@@ -53,7 +55,8 @@ STOPWORDS = frozenset(
         )
     ).split()
 )
-"""Function words of English, Spanish, French, Portuguese and German (accents folded)."""
+"""Function words of English, Spanish, French, Portuguese and German (accents folded):
+articles, pronouns, prepositions, conjunctions, auxiliary and modal verbs."""
 
 GENERIC_WORDS = frozenset(
     " ".join(

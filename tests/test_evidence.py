@@ -205,6 +205,19 @@ def test_key_terms_leave_out_what_only_frames_the_question() -> None:
     assert set(key_terms(question)) == {"anthropic", "claude", "modeles"}
 
 
+@pytest.mark.parametrize(
+    ("question", "terms"),
+    [
+        ("Worüber wollte Alec Shelbrooke Beihilfen auszahlen lassen?",
+         {"alec", "shelbrooke", "beihilfen", "auszahlen"}),
+        ("Why should US companies not share AI?", {"us", "share", "ai"}),
+        ("¿Qué puede hacer Meta?", {"hacer", "meta"}),
+    ],
+)  # fmt: skip
+def test_modal_and_auxiliary_verbs_are_no_key_terms(question: str, terms: set[str]) -> None:
+    assert set(key_terms(question)) == terms
+
+
 def test_an_amount_in_words_answers_how_much() -> None:
     question = "Combien Meta a-t-il promis pour développer Meta Superintelligence Labs ?"
     assert holds_kind(answer_kind(question), "Meta a promis des milliards de dollars.", question)

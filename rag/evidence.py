@@ -13,7 +13,8 @@ ranks the sentences of those passages instead and keeps only the best, to a toke
 * a sentence that opens with a pronoun or a connective ("He said...", "Sin embargo...")
   brings the sentence before it, which says who or what it is about;
 * the same sentence in another language (one story told twice) is kept once;
-* a heading is never evidence (`is_heading`);
+* a heading is never ranked (`is_heading`), so it comes in only as the sentence before one
+  that opens with a pronoun or connective;
 * the kept sentences are grouped by article, in article order, and consecutive ones are
   joined: each group becomes one numbered `Passage` of the prompt, with its article offsets,
   so every `[n]` still points to exact characters of an article.
@@ -358,8 +359,9 @@ _CLOSED = re.compile(r"[.!?…:;][\"'»”’)\]]*$")
 def is_heading(art: ArticleSentences, k: int) -> bool:
     """True when sentence `k` is a heading: a short line of its own that does not end like a
     sentence ("La competencia moldea las decisiones de Meta"). It names a section; the
-    sentences under it hold the facts, so it is never evidence (a model that reads it
-    answers with it, and cites it, as if it were one)."""
+    sentences under it hold the facts, so it is never ranked (a model that reads it answers
+    with it, and cites it, as if it were one). `_with_previous` may still bring it in as
+    the sentence before one that opens with a pronoun or connective."""
     text = art.texts[k].strip()
     alone = (k == 0 or "\n" in art.leads[k]) and (
         k + 1 == len(art.texts) or "\n" in art.leads[k + 1]

@@ -245,7 +245,7 @@ def key_terms(question: str) -> dict[str, float]:
 
 def held_terms(weights: Mapping[str, float], sentence: str) -> set[str]:
     """The key terms `sentence` holds: the same word or an inflection of it."""
-    vocabulary = set(terms.words(sentence))
+    vocabulary = terms.vocabulary(sentence)
     return {t for t in weights if t in vocabulary or any(terms.same_word(t, v) for v in vocabulary)}
 
 

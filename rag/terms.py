@@ -143,6 +143,12 @@ _TOKEN = re.compile(
 """Numbers ("1.000", "3,5", and "1 345 596" with spaces between thousands), then words."""
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CAPITALISED = re.compile(r"[^\W\d_][\w'’.-]*\w|[^\W\d_]")
+_UPPER, _LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
+_GLUED = re.compile(
+    rf"(?<![{_UPPER}{_LOWER}])([{_LOWER}]{{3,}}|[{_UPPER}]{{2,}})([{_UPPER}][{_LOWER}]{{2,}})"
+)
+"""Two words run together: a lower-case word or a run of capitals, then a capitalised word
+("llamadaNueva", "LLAMAMeta"), never a brand's own capitals ("DeepSeek", "OpenAI", "iPhone")."""
 NAME_JOINERS = frozenset(str.split("de del da do dos das von van der le la al bin"))
 """Lower-case words that may stand inside a name ("Banco de España", "Ursula von der Leyen")."""
 
@@ -156,6 +162,16 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Folded word and number tokens, in order."""
     return _TOKEN.findall(fold(text))
+
+
+def vocabulary(text: str) -> set[str]:
+    """The folded words of `text`, and the parts of words run together ("LLAMAMeta",
+    "llamadaNueva": text copied from a web page loses the space between two elements), so
+    a key term or a name is found in either."""
+    found = set(words(text))
+    for parts in _GLUED.findall(text):
+        found.update(fold(part) for part in parts)
+    return found
 
 
 def content_words(text: str) -> set[str]:
@@ -283,10 +299,10 @@ def _marked(token: str) -> bool:
 def missing_names(names: Iterable[str], *texts: str) -> list[str]:
     """The names none of `texts` holds, word by word (each word of a name must occur, as
     the same word or an inflection of it)."""
-    vocabulary = {w for t in texts for w in words(t)}
+    known = {w for t in texts for w in vocabulary(t)}
     missing: list[str] = []
     for name in names:
         parts = [w for w in words(name) if w not in NAME_JOINERS and len(w) > 1]
-        if any(not any(same_word(p, v) for v in vocabulary) for p in parts if p not in vocabulary):
+        if any(not any(same_word(p, v) for v in known) for p in parts if p not in known):
             missing.append(name)
     return missing

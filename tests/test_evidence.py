@@ -145,6 +145,13 @@ def test_lexical_agreement_rewards_names_and_numbers() -> None:
     )
 
 
+def test_a_name_run_into_the_next_word_still_agrees() -> None:
+    weights = key_terms("Why did Meta open-source Llama?")
+    glued = "Al compartir su código, llamado LLAMAMeta esperaba acelerar el desarrollo."
+    spaced = glued.replace("LLAMAMeta", "LLAMA Meta")
+    assert lexical_agreement(weights, glued) == lexical_agreement(weights, spaced) > 0.5
+
+
 def test_a_heading_is_never_evidence() -> None:
     texts = (
         "La competencia moldea las decisiones de Meta",

@@ -12,6 +12,7 @@ from rag.terms import (
     names_in,
     numbers_in,
     same_word,
+    vocabulary,
 )
 
 
@@ -70,6 +71,22 @@ def test_short_acronyms_and_months_are_not_names() -> None:
 def test_missing_names_are_checked_word_by_word() -> None:
     evidence = "Un portavoz de Meta dijo a TechCrunch que no comenta rumores."
     assert missing_names(["mark zuckerberg", "techcrunch", "meta"], evidence) == ["mark zuckerberg"]
+
+
+def test_words_run_together_are_found_apart() -> None:
+    # a page's link text glued to the next word, as in the bundled article 004
+    assert {"llama", "meta", "llamameta"} <= vocabulary(
+        "su tecnología AI, llamado LLAMAMeta esperaba"
+    )
+    assert {"llamada", "nueva"} <= vocabulary("la llamadaNueva York")
+    assert missing_names(["Llama"], "llamado LLAMAMeta esperaba") == []
+
+
+def test_a_brands_own_capitals_are_one_word() -> None:
+    # "open" must not match OpenAI, nor "seek" DeepSeek
+    assert vocabulary("DeepSeek, OpenAI, iPhone, McKinsey y ctDNA") == {
+        "deepseek", "openai", "iphone", "mckinsey", "y", "ctdna"
+    }  # fmt: skip
 
 
 def test_inflections_are_the_same_word() -> None:

@@ -527,12 +527,8 @@ def quote(
     of the key words needs only that similarity. None otherwise."""
     kind = answer_kind(question)
     share = lexical or _literal
-    low_similarity, high_share = relaxed or (min_similarity, min_lexical)
     for cand in evidence.ranked:
-        if cand.similarity < min(min_similarity, low_similarity):
-            continue
-        held = share(cand)
-        if held < min_lexical or (cand.similarity < min_similarity and held < high_share):
+        if not _clear(cand.similarity, share(cand), min_similarity, min_lexical, relaxed):
             continue
         if kind and not holds_kind(kind, cand.text, question):
             continue
@@ -548,6 +544,24 @@ def quote(
                     False, render([sentence]), (sentence,), (citation,), ("quoted the evidence",)
                 )
     return None
+
+
+def _clear(
+    similarity: float,
+    held: float,
+    min_similarity: float,
+    min_lexical: float,
+    relaxed: tuple[float, float] | None,
+) -> bool:
+    """Whether a sentence holding `held` of the key words is clear enough to quote: it
+    holds at least `min_lexical` of them, and it is at least `min_similarity` close in
+    meaning, or, with `relaxed` (similarity, share), that lower similarity while holding
+    at least that share."""
+    if held < min_lexical:
+        return False
+    if similarity >= min_similarity:
+        return True
+    return relaxed is not None and similarity >= relaxed[0] and held >= relaxed[1]
 
 
 def quote_cited(verified: Verified, language: str) -> Verified:

@@ -14,7 +14,8 @@ ranks the sentences of those passages instead and keeps only the best, to a toke
   brings the sentence before it, which says who or what it is about;
 * the same sentence in another language (one story told twice) is kept once;
 * a heading is never ranked (`is_heading`), so it comes in only as the sentence before one
-  that opens with a pronoun or connective;
+  that opens with a pronoun or connective; nor is a fragment of fewer than two words
+  (`is_fragment`: "2)." cut off by an abbreviation);
 * the kept sentences are grouped by article, in article order, and consecutive ones are
   joined: each group becomes one numbered `Passage` of the prompt, with its article offsets,
   so every `[n]` still points to exact characters of an article.
@@ -323,7 +324,7 @@ def rank(
     out: list[Candidate] = []
     for (source, k), prior in best_passage.items():
         art = articles[source]
-        if is_heading(art, k):
+        if is_heading(art, k) or is_fragment(art.texts[k]):
             continue
         similarity = float(art.vectors[k] @ query_vector)
         lexical = lexical_agreement(weights, art.texts[k])
@@ -367,6 +368,17 @@ def is_heading(art: ArticleSentences, k: int) -> bool:
         k + 1 == len(art.texts) or "\n" in art.leads[k + 1]
     )
     return alone and len(text.split()) <= HEADING_WORDS and not _CLOSED.search(text)
+
+
+FRAGMENT_WORDS = 2
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def is_fragment(text: str) -> bool:
+    """True for a piece of a sentence with fewer than `FRAGMENT_WORDS` words, such as
+    "2)." or "1455-1536)." that an abbreviation the splitter does not know ("Vol.",
+    "c.") cut off: it says nothing on its own, so it is never ranked."""
+    return len(_LETTERS.findall(text)) < FRAGMENT_WORDS
 
 
 def needs_previous(text: str) -> bool:

@@ -15,6 +15,7 @@ from rag.evidence import (
     answer_kind,
     holds_kind,
     is_broad,
+    is_fragment,
     is_heading,
     key_terms,
     lexical_agreement,
@@ -150,6 +151,14 @@ def test_a_name_run_into_the_next_word_still_agrees() -> None:
     glued = "Al compartir su código, llamado LLAMAMeta esperaba acelerar el desarrollo."
     spaced = glued.replace("LLAMAMeta", "LLAMA Meta")
     assert lexical_agreement(weights, glued) == lexical_agreement(weights, spaced) > 0.5
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2).", True), ("1455-1536).", True), ("1, Vol.", True), ("Llama 3 llegó.", False)],
+)
+def test_a_fragment_of_a_sentence_is_no_evidence(text: str, expected: bool) -> None:
+    assert is_fragment(text) is expected
 
 
 def test_a_heading_is_never_evidence() -> None:

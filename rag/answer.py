@@ -320,7 +320,7 @@ class Assistant:
                 asked, question = question, standalone.question
                 notices += (prompts.REWRITE_NOTICE.format(question=question),)
                 yield Rewritten(question, asked)
-        evidence = self._evidence(question)
+        evidence = self._evidence(question, language)
         passages = evidence.passages
         retrieved = time.perf_counter()
         timings["retrieve_s"] = retrieved - started - timings.get("rewrite_s", 0.0)
@@ -426,14 +426,15 @@ class Assistant:
             self._texts = (key, [self.article_text(source) for source in sorted(docs)])
         return self._texts[1]
 
-    def _evidence(self, question: str) -> Evidence:
+    def _evidence(self, question: str, language: str = "") -> Evidence:
         """What the model will read: the packed best sentences (a broad question: the best
-        of each article), or (evidence_mode `passages`) the top_k whole passages."""
+        of each article), or (evidence_mode `passages`) the top_k whole passages.
+        `language` is the question's (which of its capitalised words are names)."""
         if self.settings.evidence_mode == "passages":
             return whole_passages(self.retriever.retrieve(question))
         if self._broad(question):
             return self.retriever.broad_evidence(question, self.generator.count_tokens)
-        return self.retriever.evidence(question, self.generator.count_tokens)
+        return self.retriever.evidence(question, self.generator.count_tokens, language=language)
 
     def verify(self, raw: str, question: str, language: str, evidence: Evidence) -> Verified:
         """The citation check of a raw answer against the evidence, then, if nothing of it

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag import terms
 from rag.config import Settings
 from rag.embed import Embedder
 from rag.evidence import (
@@ -87,6 +88,25 @@ class BM25Index:
         ]
 
 
+class NameIndex:
+    """Which chunks hold a word, over every chunk of the store: its folded words and the
+    parts of words run together (`terms.vocabulary`), so a name is found letter for letter."""
+
+    def __init__(self, ids: list[str], texts: list[str]) -> None:
+        self.ids = ids
+        self._postings: dict[str, set[int]] = {}
+        for i, text in enumerate(texts):
+            for word in terms.vocabulary(text):
+                self._postings.setdefault(word, set()).add(i)
+
+    def holding(self, words: Sequence[str]) -> list[str]:
+        """Ids of the chunks that hold every one of `words` (folded)."""
+        if not words:
+            return []
+        found = set.intersection(*(self._postings.get(w, set()) for w in words))
+        return [self.ids[i] for i in sorted(found)]
+
+
 class Retriever:
     """Question -> the few best, distinct `Passage`s."""
 
@@ -96,6 +116,7 @@ class Retriever:
         self.settings = settings
         self._bm25: BM25Index | None = None
         self._bm25_version: object = None
+        self._names: tuple[object, NameIndex] | None = None
         self._stories: tuple[object, Stories] | None = None
 
     def bm25(self) -> BM25Index:
@@ -106,6 +127,13 @@ class Retriever:
             self._bm25 = BM25Index(ids, texts)
             self._bm25_version = version
         return self._bm25
+
+    def name_index(self) -> NameIndex:
+        """The index of the chunks' words, rebuilt if the store changed since it was built."""
+        version = self.store.version()
+        if self._names is None or self._names[0] != version:
+            self._names = (version, NameIndex(*self.store.all_texts()))
+        return self._names[1]
 
     def stories(self) -> Stories:
         """Which indexed articles tell the same story (rag/stories.py), grouped again from
@@ -123,13 +151,19 @@ class Retriever:
         return self.candidates(question, self.embedder.embed_query(question), top_k)
 
     def evidence(
-        self, question: str, count_tokens: Callable[[str], int], budget: int | None = None
+        self,
+        question: str,
+        count_tokens: Callable[[str], int],
+        budget: int | None = None,
+        language: str = "",
     ) -> Evidence:
-        """The sentences that answer `question`, ranked among those of the best passages
-        and packed to `budget` tokens (default: the `evidence_tokens` setting)."""
+        """The sentences that answer `question` (in `language`, when known), ranked among
+        those of the best passages and of the passages that hold a rare name it gives
+        (`named`), and packed to `budget` tokens (default: the `evidence_tokens` setting)."""
         s = self.settings
         query_vector = self.embedder.embed_query(question)
         passages = self.candidates(question, query_vector, s.evidence_passages)
+        passages += self.named(question, query_vector, passages, language)
         articles = self.article_sentences(passages)
         ranked = self._rank(question, query_vector, passages, articles)
         budget = budget or s.evidence_tokens
@@ -246,6 +280,38 @@ class Retriever:
         chunks = self.store.get([cid for cid, _ in fused])
         return self._select(fused, chunks, query_vector, top_k)
 
+    def named(
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        have: Sequence[Passage] = (),
+        language: str = "",
+    ) -> list[Passage]:
+        """For each name of the question that few chunks hold (at most `name_anchor_share`
+        of them), the `name_anchors` chunks holding it that are closest to the question,
+        beyond those in `have`. A rare name ("TechCrunch") is matched letter for letter,
+        where the question's embedding blurs it among passages on the same subject; a name
+        most chunks hold ("Meta" here) singles nothing out."""
+        s = self.settings
+        if s.name_anchors < 1:
+            return []
+        index = self.name_index()
+        most = max(1, int(s.name_anchor_share * len(index.ids)))
+        seen = {p.chunk_id for p in have}
+        found: list[Passage] = []
+        for name in terms.names_in(question, language):
+            parts = [w for w in terms.words(name) if w not in terms.NAME_JOINERS and len(w) > 1]
+            holding = index.holding(parts)
+            ids = [cid for cid in holding if cid not in seen]
+            if not ids or len(holding) > most:
+                continue
+            chunks = self.store.get(ids)
+            closest = sorted(chunks, key=lambda cid: -float(chunks[cid].vector @ query_vector))
+            for cid in closest[: s.name_anchors]:
+                seen.add(cid)
+                found.append(_passage(cid, chunks[cid], 0.0, query_vector))
+        return found
+
     def _select(
         self,
         fused: list[tuple[str, float]],
@@ -270,20 +336,23 @@ class Retriever:
                 for p, v in zip(chosen, chosen_vectors, strict=True)
             ):
                 continue
-            chosen.append(
-                Passage(
-                    chunk_id=cid,
-                    source=chunk.source,
-                    title=chunk.title,
-                    language=chunk.language,
-                    text=chunk.text,
-                    start=chunk.start,
-                    end=chunk.end,
-                    score=score,
-                    similarity=float(vector @ query_vector),
-                )
-            )
+            chosen.append(_passage(cid, chunk, score, query_vector))
             chosen_vectors.append(vector)
             if len(chosen) == top_k:
                 break
         return chosen
+
+
+def _passage(cid: str, chunk: StoredChunk, score: float, query_vector: np.ndarray) -> Passage:
+    """A stored chunk as a `Passage`, with its retrieval score and similarity to the query."""
+    return Passage(
+        chunk_id=cid,
+        source=chunk.source,
+        title=chunk.title,
+        language=chunk.language,
+        text=chunk.text,
+        start=chunk.start,
+        end=chunk.end,
+        score=score,
+        similarity=float(chunk.vector @ query_vector),
+    )

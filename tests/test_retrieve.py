@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer import Assistant
-from rag.retrieve import reciprocal_rank_fusion, tokenize
+from rag.retrieve import NameIndex, reciprocal_rank_fusion, tokenize
 
 
 def test_rrf_sums_reciprocal_ranks() -> None:
@@ -84,3 +84,46 @@ def test_same_story_in_two_languages_fills_one_slot(corpus_assistant: Assistant)
 def test_off_topic_question_has_low_similarity(corpus_assistant: Assistant) -> None:
     passages = corpus_assistant.retriever.retrieve("Who won the 2022 football World Cup?")
     assert max(p.similarity for p in passages) < corpus_assistant.settings.min_relevance
+
+
+def test_name_index_finds_the_chunks_holding_every_word() -> None:
+    index = NameIndex(
+        ["a", "b", "c"],
+        ["Ragavan Srinivasan dijo", "Srinivasan, vicepresidente", "llamado LLAMAMeta esperaba"],
+    )
+    assert index.holding(["ragavan", "srinivasan"]) == ["a"]
+    assert index.holding(["srinivasan"]) == ["a", "b"]
+    assert index.holding(["llama", "meta"]) == ["c"]  # two words run together
+    assert index.holding(["techcrunch"]) == []
+    assert index.holding([]) == []
+
+
+TECHCRUNCH = (
+    "What did a Meta spokesperson tell TechCrunch about the company's position on open-source AI?"
+)
+
+
+def test_a_rare_name_of_the_question_anchors_its_passage(corpus_assistant: Assistant) -> None:
+    """The Portuguese sentence that reports what the spokesperson told TechCrunch is not among
+    the passages closest in meaning (other passages on open source are); it is the only one
+    that names TechCrunch, and that brings it into the evidence."""
+    retriever = corpus_assistant.retriever
+    vector = corpus_assistant.embedder.embed_query(TECHCRUNCH)
+    dense = retriever.candidates(TECHCRUNCH, vector, corpus_assistant.settings.evidence_passages)
+    assert not any("TechCrunch" in p.text for p in dense)
+    named = retriever.named(TECHCRUNCH, vector, dense, "en")
+    assert named
+    assert all("TechCrunch" in p.text for p in named)
+    # "Meta" is in nearly every chunk: it singles nothing out.
+    assert retriever.named("What did Meta say?", vector, (), "en") == []
+    evidence = retriever.evidence(TECHCRUNCH, lambda t: len(t.split()), language="en")
+    assert any("inalterado" in p.text for p in evidence.passages)
+
+
+def test_name_anchors_can_be_turned_off(corpus_assistant: Assistant) -> None:
+    from rag.retrieve import Retriever
+
+    settings = corpus_assistant.settings.with_(name_anchors=0)
+    retriever = Retriever(corpus_assistant.store, corpus_assistant.embedder, settings)
+    vector = corpus_assistant.embedder.embed_query(TECHCRUNCH)
+    assert retriever.named(TECHCRUNCH, vector) == []

@@ -176,6 +176,7 @@ class Assistant:
                 s.support_threshold,
                 margin=s.support_margin,
                 check_names=s.check_names,
+                lexical_weight=s.support_lexical_weight,
             )
         return self._checker
 

@@ -41,7 +41,7 @@ import numpy as np
 from rag import terms
 from rag.chunk import Span, split_sentences
 from rag.embed import Embedder
-from rag.evidence import Candidate, Evidence, answer_kind, holds_kind
+from rag.evidence import Candidate, Evidence, answer_kind, holds_kind, lexical_agreement
 from rag.injection import LeakDetector, echoed_words, instruction_spans, urls_in
 from rag.meaning import Meanings
 from rag.prompts import (
@@ -229,6 +229,18 @@ def adds_to(facts: Facts, question: str) -> bool:
     )
 
 
+def own_words(sentence: str, question: str) -> dict[str, float]:
+    """The content words of an answer sentence that the question does not give (as the
+    same word or an inflection), weighted 1: what a passage must hold, word for word, to be
+    the one the sentence was written from."""
+    asked = terms.content_words(question)
+    return {
+        w: 1.0
+        for w in terms.content_words(sentence)
+        if not terms.is_generic(w) and not any(terms.same_word(w, q) for q in asked)
+    }
+
+
 class CitationChecker:
     """Verifies and repairs the citations of an answer against the evidence it was given."""
 
@@ -241,6 +253,7 @@ class CitationChecker:
         check_names: bool = True,
         name_similarity: float = 0.85,
         fact_bonus: float = 0.15,
+        lexical_weight: float = 0.2,
     ) -> None:
         self.embedder = embedder
         self.threshold = threshold
@@ -253,6 +266,12 @@ class CitationChecker:
         """Added to the support of a passage that holds every name and number of a sentence,
         when they go beyond the question's ("Eero Saarinen ... 1955" against the Spanish
         sentence that names him and the year)."""
+        self.lexical_weight = lexical_weight
+        """Weight, beside closeness in meaning, of the share of a sentence's own words (those
+        the question does not give) that a passage holds (`own_words`). The embedder finds
+        a sentence closer to a passage in its own language: a Portuguese answer written word
+        for word from a Spanish sentence ("acelerar ... atraer ... construir encima") is
+        otherwise re-cited to a Portuguese one on the same subject ("desacelerar")."""
         self.name_similarity = name_similarity
         """A name not found letter for letter still counts if it is this close in meaning
         to a name of the evidence ("Warsaw" and "Varsovia": 0.94; other names stay < 0.75)."""
@@ -391,6 +410,7 @@ class CitationChecker:
             for text, _ in parsed
         ]
         bonus = [adds_to(f, question) for f in facts]
+        own = [own_words(text, question) for text, _ in parsed]
         for j, p in enumerate(passages):
             known = terms.numbers_in(p.text)
             for i, (text, _) in enumerate(parsed):
@@ -401,6 +421,8 @@ class CitationChecker:
                     # The passage holds every name and number of the sentence: that is
                     # evidence of its own, beside closeness in meaning.
                     scores[i, j] += self.fact_bonus
+                if self.lexical_weight and own[i]:
+                    scores[i, j] += self.lexical_weight * lexical_agreement(own[i], p.text)
         sentences: list[Sentence] = []
         citations: list[Citation] = []
         after = _citations_after(parsed)

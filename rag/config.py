@@ -276,6 +276,15 @@ class Settings(BaseSettings):
         description="Cosine similarity between an answer sentence (embedded as a query) and "
         "a stored evidence sentence from which the evidence counts as supporting it.",
     )
+    support_lexical_weight: float = Field(
+        0.2,
+        description="Added to an answer sentence's support from a passage, times the share "
+        "of the sentence's own words (those the question does not give) the passage holds: "
+        "the words it was written from tell the passage apart from one in the answer's own "
+        "language that is merely close in meaning. Measured by re-checking both eval runs "
+        "(--replay): 0.1 to 0.4 against 0, news citation precision 0.806 -> 0.815-0.818, "
+        "false abstention 0.022 -> 0.011 from 0.2; xquad false refusal 0.10 -> 0.083.",
+    )
     support_margin: float = Field(
         0.05,
         description="A cited passage whose support is this much below the best passage's "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from rag.cite import (
     adds_to,
     facts_of,
     numbers_in,
+    own_words,
     parse_answer,
     quote,
     quote_cited,
@@ -416,3 +419,45 @@ def test_a_sentence_holding_most_key_words_is_quoted_at_a_lower_similarity(
     if verified is not None:
         assert verified.sentences[0].quoted
         assert verified.citations[0].n == 1
+
+
+def test_own_words_are_those_the_question_does_not_give() -> None:
+    own = own_words(
+        "A Meta abriu o código do Llama para acelerar o desenvolvimento.",
+        "Por que a Meta abriu o código do Llama?",
+    )
+    assert set(own) == {"acelerar", "desenvolvimento"}
+
+
+def test_the_passage_an_answer_was_written_from_keeps_its_citation(
+    checker: CitationChecker,
+) -> None:
+    """A Portuguese answer taken word for word from a Spanish sentence stays cited to it,
+    although a Portuguese sentence on the same subject is closer to it in meaning."""
+    portuguese = dataclasses.replace(
+        passage(
+            "O momento de código aberto, amplamente alimentado por meta e modelos como a LLAMA, "
+            "foi capaz de desacelerar, mesmo que o Openai esteja ciente de ainda liberar seu "
+            "modelo aberto ainda atrasado.",
+            "002.txt",
+        ),
+        language="pt",
+        title="Meta construiu sua reputação de IA na abertura – que pode mudar",
+    )
+    spanish = dataclasses.replace(
+        passage(
+            "Al compartir libremente el código que impulsó su tecnología AI, llamado LLAMAMeta "
+            "esperaba acelerar el desarrollo de su tecnología y atraer a otros a construir encima.",
+            "004.txt",
+        ),
+        title="Cuando una pequeña compañía china llamada Deepseek reveló que había creado un "
+        "sistema de IA que podría igualar los…",
+    )
+    passages = [portuguese, spanish]
+    answer = (
+        "A Meta abriu o código do Llama para acelerar o desenvolvimento de sua tecnologia e "
+        "atraer outros a construir encima [2]."
+    )
+    question = "Por que a Meta abriu o código do Llama?"
+    v = checker.check(answer, passages, REFUSAL, question, language="pt")
+    assert [c.source for c in v.citations] == ["004.txt"]

@@ -229,6 +229,16 @@ def adds_to(facts: Facts, question: str) -> bool:
     )
 
 
+def _outside_instructions(text: str) -> str:
+    """`text` without the instructions planted in it (`instruction_spans`): words an
+    injected instruction dictates are no evidence for a sentence that repeats them."""
+    kept, last = [], 0
+    for a, b in instruction_spans(text):
+        kept.append(text[last:a])
+        last = b
+    return " ".join([*kept, text[last:]])
+
+
 def own_words(sentence: str, question: str) -> dict[str, float]:
     """The content words of an answer sentence that the question does not give (as the
     same word or an inflection), weighted 1: what a passage must hold, word for word, to be
@@ -411,6 +421,7 @@ class CitationChecker:
         ]
         bonus = [adds_to(f, question) for f in facts]
         own = [own_words(text, question) for text, _ in parsed]
+        trusted = [_outside_instructions(p.text) for p in passages] if self.lexical_weight else []
         for j, p in enumerate(passages):
             known = terms.numbers_in(p.text)
             for i, (text, _) in enumerate(parsed):
@@ -422,7 +433,7 @@ class CitationChecker:
                     # evidence of its own, beside closeness in meaning.
                     scores[i, j] += self.fact_bonus
                 if self.lexical_weight and own[i]:
-                    scores[i, j] += self.lexical_weight * lexical_agreement(own[i], p.text)
+                    scores[i, j] += self.lexical_weight * lexical_agreement(own[i], trusted[j])
         sentences: list[Sentence] = []
         citations: list[Citation] = []
         after = _citations_after(parsed)

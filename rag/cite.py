@@ -75,6 +75,7 @@ _LOOSE_MARKER = re.compile(r"\[\s*(?:\^|passages?\s*|sources?\s*|fuente\s*)(\d+)
 _PASSAGE_TAG = re.compile(r"</?\s*passage\b[^>]*>", re.I)
 _RANGE_MARKER = re.compile(r"\[\s*(\d+)\s*[-–]\s*(\d+)\s*\]")
 _PAREN_MARKER = re.compile(r"\s*\((\d{1,2})\)([.!?…])")
+_LISTED_MARKERS = re.compile(r"\]\s*,?\s*(?:(?:and|y|et|e|und|&)\s*)?\[(?=\s*\d)", re.I)
 _LIST_PREFIX = re.compile(r"(?m)^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 
 
@@ -86,11 +87,13 @@ def strip_passage_tags(text: str) -> str:
 def normalise_markers(text: str) -> str:
     """Rewrite the citation styles small models produce into plain `[n]` markers.
 
-    `【1】`, `［1］`, `[1-3]`, `[Passage 2]`, `[^1]` and a `(1)` right before a full stop
-    all become `[n]` markers; list numbering at the start of a line ("1. ", "- ") goes.
+    `【1】`, `［1］`, `[1-3]`, `[Passage 2]`, `[^1]`, `[1], [2], and [3]` and a `(1)` right
+    before a full stop all become `[n]` markers; list numbering at the start of a line
+    ("1. ", "- ") goes.
     """
     text = text.translate(str.maketrans("【】［］", "[][]"))
     text = _LOOSE_MARKER.sub(lambda m: f"[{m.group(1)}]", text)
+    text = _LISTED_MARKERS.sub("][", text)
     text = _RANGE_MARKER.sub(
         lambda m: (
             "".join(f"[{n}]" for n in range(int(m.group(1)), int(m.group(2)) + 1))

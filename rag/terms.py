@@ -143,6 +143,9 @@ _TOKEN = re.compile(
 """Numbers ("1.000", "3,5", and "1 345 596" with spaces between thousands), then words."""
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _CAPITALISED = re.compile(r"[^\W\d_][\w'’.-]*\w|[^\W\d_]")
+_BETWEEN_NAMES = re.compile(r"[,;:()\[\]\"«»“”„!?/–—]")
+"""Punctuation that ends a name: a list ("Scale AI, GitHub"), an aside, a quote. A full
+stop does not ("St. Louis", "J. R. R. Tolkien"): within a sentence it ends an abbreviation."""
 _UPPER, _LOWER = "A-ZÀ-ÖØ-Þ", "a-zß-öø-ÿ"
 _GLUED = re.compile(
     rf"(?<![{_UPPER}{_LOWER}])([{_LOWER}]{{3,}}|[{_UPPER}]{{2,}})([{_UPPER}][{_LOWER}]{{2,}})"
@@ -259,7 +262,8 @@ def names_in(sentence: str, language: str = "") -> list[str]:
     """
     if language in NOUNS_CAPITALISED:
         return [fold(t) for t in _CAPITALISED.findall(sentence) if _marked(t)]
-    tokens = _CAPITALISED.findall(sentence)
+    found = list(_CAPITALISED.finditer(sentence))
+    tokens = [m.group() for m in found]
     names: list[str] = []
     run: list[str] = []
     run_starts_sentence = False
@@ -272,6 +276,8 @@ def names_in(sentence: str, language: str = "") -> list[str]:
         run.clear()
 
     for k, token in enumerate(tokens):
+        if k and _BETWEEN_NAMES.search(sentence[found[k - 1].end() : found[k].start()]):
+            close()  # "Alexandr Wang, Nat Friedman" are two names
         folded = fold(token.strip(".'’-"))
         capital = token[0].isupper() or _marked(token)
         if (

@@ -229,6 +229,8 @@ def test_citation_moves_to_the_passage_that_holds_the_fact_verbatim(
         ),
         ("A fact 【1】. Another ［2］.", [("A fact.", (1,)), ("Another.", (2,))]),
         ("Several facts [1-3].", [("Several facts.", (1, 2, 3))]),
+        ("Named in the articles [1], [2], and [3].", [("Named in the articles.", (1, 2, 3))]),
+        ("Dicho [1] y [2].", [("Dicho.", (1, 2))]),
         ("Per [Passage 2], it grew. It did [^3].", [("Per, it grew.", (2,)), ("It did.", (3,))]),
         ("1. Fact one [1]\n2. Fact two [2]", [("Fact one", (1,)), ("Fact two", (2,))]),
         ("- Fact one [1]\n- Fact two", [("Fact one", (1,)), ("Fact two", ())]),

@@ -64,6 +64,23 @@ def test_a_capitalised_first_word_alone_is_no_name() -> None:
     assert names_in("DeepSeek built it.") == ["deepseek"]
 
 
+def test_a_list_or_an_aside_ends_a_name() -> None:
+    assert names_in("He hired Alexandr Wang, Nat Friedman and Yann LeCun.") == [
+        "alexandr wang",
+        "nat friedman",
+        "yann lecun",
+    ]
+    assert names_in("Meta Platforms, Scale AI, GitHub (Microsoft) and «DeepSeek» grew.") == [
+        "meta platforms",
+        "scale",
+        "github",
+        "microsoft",
+        "deepseek",
+    ]
+    # A full stop inside a sentence ends an abbreviation, not the name.
+    assert names_in("She lived in St. Louis.") == ["st louis"]
+
+
 def test_short_acronyms_and_months_are_not_names() -> None:
     assert names_in("It said the AI rules of the EU start in March.") == []
 

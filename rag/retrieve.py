@@ -88,25 +88,6 @@ class BM25Index:
         ]
 
 
-class NameIndex:
-    """Which chunks hold a word, over every chunk of the store: its folded words and the
-    parts of words run together (`terms.vocabulary`), so a name is found letter for letter."""
-
-    def __init__(self, ids: list[str], texts: list[str]) -> None:
-        self.ids = ids
-        self._postings: dict[str, set[int]] = {}
-        for i, text in enumerate(texts):
-            for word in terms.vocabulary(text):
-                self._postings.setdefault(word, set()).add(i)
-
-    def holding(self, words: Sequence[str]) -> list[str]:
-        """Ids of the chunks that hold every one of `words` (folded)."""
-        if not words:
-            return []
-        found = set.intersection(*(self._postings.get(w, set()) for w in words))
-        return [self.ids[i] for i in sorted(found)]
-
-
 class Retriever:
     """Question -> the few best, distinct `Passage`s."""
 
@@ -116,7 +97,6 @@ class Retriever:
         self.settings = settings
         self._bm25: BM25Index | None = None
         self._bm25_version: object = None
-        self._names: tuple[object, NameIndex] | None = None
         self._stories: tuple[object, Stories] | None = None
 
     def bm25(self) -> BM25Index:
@@ -127,13 +107,6 @@ class Retriever:
             self._bm25 = BM25Index(ids, texts)
             self._bm25_version = version
         return self._bm25
-
-    def name_index(self) -> NameIndex:
-        """The index of the chunks' words, rebuilt if the store changed since it was built."""
-        version = self.store.version()
-        if self._names is None or self._names[0] != version:
-            self._names = (version, NameIndex(*self.store.all_texts()))
-        return self._names[1]
 
     def stories(self) -> Stories:
         """Which indexed articles tell the same story (rag/stories.py), grouped again from
@@ -295,13 +268,16 @@ class Retriever:
         s = self.settings
         if s.name_anchors < 1:
             return []
-        index = self.name_index()
-        most = max(1, int(s.name_anchor_share * len(index.ids)))
+        most = max(1, int(s.name_anchor_share * self.store.count()))
+        written = {fold(w): w for w in _WORD.findall(question)}
         seen = {p.chunk_id for p in have}
         found: list[Passage] = []
         for name in terms.names_in(question, language):
             parts = [w for w in terms.words(name) if w not in terms.NAME_JOINERS and len(w) > 1]
-            holding = index.holding(parts)
+            texts = self._holding([written.get(w, w) for w in parts], most) if parts else None
+            if texts is None:
+                continue
+            holding = [cid for cid, text in texts.items() if set(parts) <= terms.vocabulary(text)]
             ids = [cid for cid in holding if cid not in seen]
             if not ids or len(holding) > most:
                 continue
@@ -311,6 +287,18 @@ class Retriever:
                 seen.add(cid)
                 found.append(_passage(cid, chunks[cid], 0.0, query_vector))
         return found
+
+    def _holding(self, words: list[str], most: int) -> dict[str, str] | None:
+        """The texts, by id, of the chunks holding all of `words` as written, in lower case,
+        with a capital or in capitals ("ChatGPT", "chatgpt"), or None when that is more than
+        `most` chunks."""
+        texts: dict[str, str] = {}
+        for form in (str, str.lower, str.capitalize, str.upper):
+            found = self.store.containing([form(w) for w in words], most + 1)
+            if len(found) > most:
+                return None
+            texts.update(found)
+        return texts
 
     def _select(
         self,

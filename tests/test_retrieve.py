@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.answer import Assistant
-from rag.retrieve import NameIndex, reciprocal_rank_fusion, tokenize
+from rag.retrieve import reciprocal_rank_fusion, tokenize
 
 
 def test_rrf_sums_reciprocal_ranks() -> None:
@@ -86,16 +86,13 @@ def test_off_topic_question_has_low_similarity(corpus_assistant: Assistant) -> N
     assert max(p.similarity for p in passages) < corpus_assistant.settings.min_relevance
 
 
-def test_name_index_finds_the_chunks_holding_every_word() -> None:
-    index = NameIndex(
-        ["a", "b", "c"],
-        ["Ragavan Srinivasan dijo", "Srinivasan, vicepresidente", "llamado LLAMAMeta esperaba"],
-    )
-    assert index.holding(["ragavan", "srinivasan"]) == ["a"]
-    assert index.holding(["srinivasan"]) == ["a", "b"]
-    assert index.holding(["llama", "meta"]) == ["c"]  # two words run together
-    assert index.holding(["techcrunch"]) == []
-    assert index.holding([]) == []
+def test_the_store_finds_the_chunks_holding_every_word(corpus_assistant: Assistant) -> None:
+    store = corpus_assistant.store
+    assert len(store.containing(["TechCrunch"], 10)) == 1
+    assert len(store.containing(["Ragavan", "Srinivasan"], 10)) == 1
+    assert store.containing(["Ragavan", "TechCrunch"], 10) == {}
+    assert len(store.containing(["Meta"], 5)) == 5  # at most the limit
+    assert store.containing([], 10) == {}
 
 
 TECHCRUNCH = (
@@ -116,6 +113,18 @@ def test_a_rare_name_of_the_question_anchors_its_passage(corpus_assistant: Assis
     assert all("TechCrunch" in p.text for p in named)
     # "Meta" is in nearly every chunk: it singles nothing out.
     assert retriever.named("What did Meta say?", vector, (), "en") == []
+
+    # Four chunks name ChatGPT, one of them as "chatgpt": found in every spelling, so it is
+    # too common to anchor the evidence here (more than a tenth of the 37 chunks) ...
+    assert retriever.named("What is ChatGPT?", vector, (), "en") == []
+    from rag.retrieve import Retriever
+
+    # ... and anchors all four chunks where a name may be more common.
+    settings = corpus_assistant.settings.with_(name_anchor_share=0.2, name_anchors=4)
+    wider = Retriever(corpus_assistant.store, corpus_assistant.embedder, settings)
+    chatgpt = wider.named("What is ChatGPT?", vector, (), "en")
+    assert len(chatgpt) == 4
+    assert any("chatgpt" in p.text for p in chatgpt)
     evidence = retriever.evidence(TECHCRUNCH, lambda t: len(t.split()), language="en")
     assert any("inalterado" in p.text for p in evidence.passages)
 

@@ -324,16 +324,8 @@ class CitationChecker:
         reports it, or None."""
         if self.leaks(sentence):
             return "it repeats the system prompt"
-        injected: list[str] = []
-        trusted: list[str] = []
-        for p in passages:
-            last = 0
-            for a, b in instruction_spans(p.text):
-                trusted.append(p.text[last:a])
-                injected.append(p.text[a:b])
-                last = b
-            trusted += [p.text[last:], p.title]
-        trusted_text = " ".join(trusted)
+        injected = [p.text[a:b] for p in passages for a, b in instruction_spans(p.text)]
+        trusted_text = " ".join(f"{_outside_instructions(p.text)} {p.title}" for p in passages)
         if urls_in(sentence) - urls_in(trusted_text):
             return "it holds a link no article reports"
         echoed = echoed_words(sentence, " ".join(injected), trusted_text)

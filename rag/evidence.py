@@ -371,14 +371,13 @@ def is_heading(art: ArticleSentences, k: int) -> bool:
 
 
 FRAGMENT_WORDS = 2
-_LETTERS = re.compile(r"[^\W\d_]+")
 
 
 def is_fragment(text: str) -> bool:
     """True for a piece of a sentence with fewer than `FRAGMENT_WORDS` words, such as
     "2)." or "1455-1536)." that an abbreviation the splitter does not know ("Vol.",
     "c.") cut off: it says nothing on its own, so it is never ranked."""
-    return len(_LETTERS.findall(text)) < FRAGMENT_WORDS
+    return len(terms.letter_runs(text)) < FRAGMENT_WORDS
 
 
 def needs_previous(text: str) -> bool:

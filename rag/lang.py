@@ -7,9 +7,10 @@ well, which also makes short inputs far less ambiguous.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
+
+from rag.terms import letter_runs
 
 if TYPE_CHECKING:
     from lingua import LanguageDetector
@@ -77,7 +78,7 @@ def detect(text: str, default: str = DEFAULT_LANGUAGE) -> str:
 
 def _marked_language(text: str) -> str | None:
     """The language whose function words a short text holds more of than any other's."""
-    words = re.findall(r"[^\W\d_]+", text.lower())
+    words = letter_runs(text.lower())
     if not words or len(words) > SHORT_TEXT_WORDS:
         return None
     votes = sorted(

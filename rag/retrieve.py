@@ -273,7 +273,7 @@ class Retriever:
         seen = {p.chunk_id for p in have}
         found: list[Passage] = []
         for name in terms.names_in(question, language):
-            parts = [w for w in terms.words(name) if w not in terms.NAME_JOINERS and len(w) > 1]
+            parts = terms.name_words(name)
             texts = self._holding([written.get(w, w) for w in parts], most) if parts else None
             if texts is None:
                 continue
@@ -292,9 +292,9 @@ class Retriever:
         """The texts, by id, of the chunks holding all of `words` as written, in lower case,
         with a capital or in capitals ("ChatGPT", "chatgpt"), or None when that is more than
         `most` chunks."""
+        forms = [[form(w) for w in words] for form in (str, str.lower, str.capitalize, str.upper)]
         texts: dict[str, str] = {}
-        for form in (str, str.lower, str.capitalize, str.upper):
-            found = self.store.containing([form(w) for w in words], most + 1)
+        for found in self.store.containing(forms, most + 1):
             if len(found) > most:
                 return None
             texts.update(found)

@@ -540,25 +540,31 @@ class Store:
         """How many chunks the committed articles have."""
         return sum(d.chunks for d in self._committed().values())
 
-    def containing(self, words: Sequence[str], limit: int) -> dict[str, str]:
-        """Texts, by id, of up to `limit` visible chunks whose text holds every one of
-        `words` as written (case-sensitive substrings, by Chroma's document filter: no scan
-        of the collection here)."""
-        if not words:
-            return {}
-        clauses: list[Any] = [{"$contains": w} for w in words]
-        where: Any = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    def containing(self, forms: Sequence[Sequence[str]], limit: int) -> list[dict[str, str]]:
+        """For each form (a list of words), the texts, by id, of up to `limit` visible
+        chunks whose text holds every one of its words as written (case-sensitive
+        substrings, by Chroma's document filter: no scan of the collection here)."""
         committed = self._committed()
-        got = self._collection.get(
-            where_document=where, include=["documents", "metadatas"], limit=limit
-        )
-        return {
-            cid: text or ""
-            for cid, text, meta in zip(
-                got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True
+        out: list[dict[str, str]] = []
+        for words in forms:
+            if not words:
+                out.append({})
+                continue
+            clauses: list[Any] = [{"$contains": w} for w in words]
+            where: Any = clauses[0] if len(clauses) == 1 else {"$and": clauses}
+            got = self._collection.get(
+                where_document=where, include=["documents", "metadatas"], limit=limit
             )
-            if _visible(meta, committed)
-        }
+            out.append(
+                {
+                    cid: text or ""
+                    for cid, text, meta in zip(
+                        got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True
+                    )
+                    if _visible(meta, committed)
+                }
+            )
+        return out
 
     def query(self, vector: np.ndarray, k: int) -> list[tuple[str, float]]:
         """The `k` nearest visible chunks to a unit vector: (id, similarity), best first."""

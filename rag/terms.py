@@ -162,6 +162,14 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def letter_runs(text: str) -> list[str]:
+    """The runs of letters of `text`, as written: its words without numbers or signs."""
+    return _LETTERS.findall(text)
+
+
 def words(text: str) -> list[str]:
     """Folded word and number tokens, in order."""
     return _TOKEN.findall(fold(text))
@@ -302,13 +310,19 @@ def _marked(token: str) -> bool:
     return any(ch.isupper() for ch in token[1:]) or any(ch.isdigit() for ch in token)
 
 
+def name_words(name: str) -> list[str]:
+    """The words of a (folded) name that must occur for the name to be there: all but the
+    joiners ("de", "von") and one-letter initials."""
+    return [w for w in words(name) if w not in NAME_JOINERS and len(w) > 1]
+
+
 def missing_names(names: Iterable[str], *texts: str) -> list[str]:
     """The names none of `texts` holds, word by word (each word of a name must occur, as
     the same word or an inflection of it)."""
     known = {w for t in texts for w in vocabulary(t)}
     missing: list[str] = []
     for name in names:
-        parts = [w for w in words(name) if w not in NAME_JOINERS and len(w) > 1]
+        parts = name_words(name)
         if any(not any(same_word(p, v) for v in known) for p in parts if p not in known):
             missing.append(name)
     return missing

@@ -88,11 +88,14 @@ def test_off_topic_question_has_low_similarity(corpus_assistant: Assistant) -> N
 
 def test_the_store_finds_the_chunks_holding_every_word(corpus_assistant: Assistant) -> None:
     store = corpus_assistant.store
-    assert len(store.containing(["TechCrunch"], 10)) == 1
-    assert len(store.containing(["Ragavan", "Srinivasan"], 10)) == 1
-    assert store.containing(["Ragavan", "TechCrunch"], 10) == {}
-    assert len(store.containing(["Meta"], 5)) == 5  # at most the limit
-    assert store.containing([], 10) == {}
+    techcrunch, both, neither, meta, nothing = store.containing(
+        [["TechCrunch"], ["Ragavan", "Srinivasan"], ["Ragavan", "TechCrunch"], ["Meta"], []], 5
+    )
+    assert len(techcrunch) == 1
+    assert len(both) == 1
+    assert neither == {}
+    assert len(meta) == 5  # at most the limit
+    assert nothing == {}
 
 
 TECHCRUNCH = (
